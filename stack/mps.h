@@ -1,0 +1,1 @@
+/* mps.h - public API of the mpstream stack (filled in below). */
