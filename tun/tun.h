@@ -1,0 +1,71 @@
+/*
+ * tun.h - the TUN device: open, configure, route, read and write.
+ *
+ * The device is a layer-3 TUN (IFF_TUN | IFF_NO_PI): every read returns one
+ * whole IP packet and every write takes one.  Configuration goes through an
+ * ioctl socket (MTU, IFF_UP) and rtnetlink (routes), so no external "ip"
+ * command is needed.  All functions return 0 / a length, or -errno.
+ *
+ * Only tun/ and apps/ touch file descriptors; the stack never sees this.
+ */
+#ifndef MPS_TUN_H
+#define MPS_TUN_H
+
+#include <net/if.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "addr.h"
+
+/* Reserved: ask for a virtio-net header in front of every packet (GSO/GRO
+ * offload).  Not implemented yet: mps_tun_open returns -EOPNOTSUPP. */
+#define MPS_TUN_VNET_HDR 0x1u
+
+/*
+ * mps_tun_open creates (or attaches to) the TUN device called name, or lets
+ * the kernel pick a name when name is NULL or "".  The fd is nonblocking and
+ * close-on-exec; the device disappears when the fd is closed (it is not
+ * persistent).  IPv6 is enabled on it (disable_ipv6=0) when the sysctl
+ * exists; the device gets no link-local address and needs none.
+ *
+ *   name        the interface name, at most IFNAMSIZ-1 bytes
+ *   flags       0 or MPS_TUN_* bits
+ *   ifname_out  receives the actual name (may be NULL)
+ *
+ * Returns the fd (>= 0), or -EINVAL (name too long, unknown flag),
+ * -EOPNOTSUPP (MPS_TUN_VNET_HDR), -ENOENT (no /dev/net/tun), -EPERM /
+ * -EACCES (no CAP_NET_ADMIN), -EBUSY (name taken by another kind of device),
+ * or another -errno from open(2) / ioctl(TUNSETIFF).
+ */
+int mps_tun_open(const char *name, unsigned flags, char ifname_out[IFNAMSIZ]);
+
+/* mps_tun_set_mtu sets the MTU of the interface name.  Returns 0, -EINVAL
+ * (mtu out of range, name too long), -ENODEV, -EPERM or another -errno. */
+int mps_tun_set_mtu(const char *name, unsigned mtu);
+
+/* mps_tun_up sets IFF_UP (and IFF_RUNNING is up to the kernel).  Returns 0,
+ * -EINVAL, -ENODEV, -EPERM or another -errno. */
+int mps_tun_up(const char *name);
+
+/*
+ * mps_tun_add_route routes a/prefix into the interface ifname through
+ * rtnetlink (RTM_NEWROUTE with NLM_F_ACK; the kernel's answer is checked).
+ * A route that already exists is replaced (NLM_F_REPLACE), so re-running is
+ * harmless.  Used with prefix 32 / 128 to route the stack's own addresses.
+ *
+ * Returns 0, -EINVAL (family unset, prefix too long, name too long),
+ * -ENODEV (no such interface), -EPERM, or the -errno the kernel answered.
+ */
+int mps_tun_add_route(const char *ifname, const mps_addr *a, int prefix);
+
+/* mps_tun_read reads one packet into buf; cap should be at least the MTU
+ * (the kernel cuts a longer packet silently).  Returns its length, -EAGAIN
+ * when none is queued, or another -errno. */
+ssize_t mps_tun_read(int fd, uint8_t *buf, size_t cap);
+
+/* mps_tun_write writes one packet.  Returns len, -EAGAIN when the device
+ * queue is full (the packet is not sent), or -errno. */
+ssize_t mps_tun_write(int fd, const uint8_t *pkt, size_t len);
+
+#endif
