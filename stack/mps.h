@@ -1,1 +1,182 @@
-/* mps.h - public API of the mpstream stack (filled in below). */
+/*
+ * mps.h - public API of the mpstream stack core.
+ *
+ * The core is a userspace TCP and MPTCP (RFC 8684) stack with no I/O: it never
+ * reads a clock, sleeps or touches a file descriptor.  Time is a uint64_t in
+ * nanoseconds passed to every call that may act (MPS_TIME_NONE = "no timer");
+ * packets leave through the output callback; connection events through the
+ * event callback.  Callbacks run synchronously inside the call that caused
+ * them (mps_stack_input, mps_stack_handle_expiry, mps_conn_send, ...).
+ *
+ * Typical driver loop (apps/mpsd.c does this around epoll):
+ *
+ *     mps_stack_input(s, pkt, len, now);          for each packet from TUN
+ *     mps_stack_handle_expiry(s, now);             when now >= next expiry
+ *     timeout = mps_stack_next_expiry(s) - now;    sleep at most this long
+ *
+ * Ownership: the stack owns every mps_conn.  The application holds a
+ * connection from MPS_EV_ACCEPT (server) or mps_connect (client) until it
+ * calls mps_conn_close(); after that the stack finishes the close on its own,
+ * frees the connection and sends no more events for it.
+ */
+#ifndef MPS_H
+#define MPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "addr.h"
+#include "mps_err.h"
+
+#define MPS_TIME_NONE UINT64_MAX
+#define MPS_NS_PER_MS 1000000ull
+#define MPS_NS_PER_US 1000ull
+
+typedef struct mps_stack mps_stack;
+typedef struct mps_conn mps_conn;
+
+enum mps_event {
+	MPS_EV_ACCEPT,    /* server: a new connection on a listener is established */
+	MPS_EV_CONNECTED, /* client: the handshake completed */
+	MPS_EV_READABLE,  /* in-order bytes (or the end of stream) can be read */
+	MPS_EV_WRITABLE,  /* the send buffer has room again */
+	MPS_EV_CLOSED,    /* the connection ended; err is 0 (orderly) or MPS_ERR_* */
+	MPS_EV_SUBFLOW,   /* a subflow came up or went down (informational) */
+};
+
+/* Metadata of an output packet; gso_size > 0 means pkt is a TCP super-segment
+ * to be cut into gso_size payload pieces (virtio-net GSO), and csum_partial
+ * means the TCP checksum field holds only the pseudo-header sum. */
+typedef struct mps_out_meta {
+	uint16_t gso_size;
+	bool csum_partial;
+} mps_out_meta;
+
+typedef struct mps_callbacks {
+	/* One IP packet leaves the stack.  pkt is owned by the stack and valid
+	 * only during the call. */
+	void (*output)(void *user, const uint8_t *pkt, size_t len, const mps_out_meta *meta);
+	/* A connection event.  c stays valid during the call. */
+	void (*event)(void *user, mps_conn *c, enum mps_event ev, int err);
+	/* Random bytes (keys, nonces, ISNs).  NULL: libsodium's randombytes.
+	 * The simulator passes a seeded generator to stay deterministic. */
+	void (*random)(void *user, void *buf, size_t len);
+} mps_callbacks;
+
+typedef struct mps_config {
+	mps_callbacks cb;
+	void *user;         /* first argument of every callback */
+	uint16_t mtu;       /* IP MTU of the device; 0 -> 1500 */
+	uint32_t sndbuf;    /* connection send buffer, bytes; 0 -> 4 MiB */
+	uint32_t rcvbuf;    /* connection receive buffer, bytes; 0 -> 4 MiB */
+	bool no_mptcp;      /* plain TCP only: never offer nor accept MP_CAPABLE */
+	bool dss_checksum;  /* ask for DSS checksums (RFC 8684 §3.3.1) */
+	uint32_t max_conns; /* 0 -> 65536 */
+} mps_config;
+
+/* mps_stack_new creates a stack.  Returns 0, MPS_ERR_INVAL (no output
+ * callback) or MPS_ERR_NOMEM. */
+int mps_stack_new(mps_stack **out, const mps_config *cfg);
+void mps_stack_free(mps_stack *s);
+
+/* mps_stack_add_addr makes the stack own an address (port ignored): packets
+ * to it are ours, and the path manager uses it as a subflow source.
+ * Returns the local address id (>= 0), MPS_ERR_EXIST or MPS_ERR_NOMEM. */
+int mps_stack_add_addr(mps_stack *s, const mps_addr *a);
+
+/* mps_stack_input hands one IP packet to the stack.  Returns 0 when the
+ * packet was used, or the reason it was dropped (MPS_ERR_MALFORMED,
+ * MPS_ERR_CHECKSUM, MPS_ERR_NOTCONN, MPS_ERR_AUTH, ...); drops are counted
+ * in mps_stack_stats.  Nothing the peer sends can make this crash or leak. */
+int mps_stack_input(mps_stack *s, const uint8_t *pkt, size_t len, uint64_t now);
+
+/* The earliest time at which mps_stack_handle_expiry must be called, or
+ * MPS_TIME_NONE. */
+uint64_t mps_stack_next_expiry(const mps_stack *s);
+void mps_stack_handle_expiry(mps_stack *s, uint64_t now);
+
+/* mps_listen accepts connections to local (an owned IP and a port).
+ * Returns 0, MPS_ERR_EXIST, MPS_ERR_INVAL (address not owned) or NOMEM. */
+int mps_listen(mps_stack *s, const mps_addr *local);
+
+typedef struct mps_connect_params {
+	mps_addr remote;       /* server IP and port */
+	mps_addr local;        /* source IP; family 0 -> the first owned address of remote's family */
+	const mps_addr *join;  /* further server addresses to open subflows to */
+	size_t njoin;
+} mps_connect_params;
+
+/* mps_connect opens a connection (MP_CAPABLE SYN; plain TCP if the server
+ * does not answer with MPTCP).  *out is valid until mps_conn_close.
+ * Returns 0, MPS_ERR_INVAL, MPS_ERR_NOMEM. */
+int mps_connect(mps_stack *s, const mps_connect_params *p, uint64_t now, mps_conn **out);
+
+/* mps_conn_send queues bytes; returns the number taken (possibly 0 when the
+ * send buffer is full: wait for MPS_EV_WRITABLE), or MPS_ERR_CLOSED /
+ * MPS_ERR_STATE (after shutdown). */
+ssize_t mps_conn_send(mps_conn *c, const uint8_t *data, size_t len, uint64_t now);
+size_t mps_conn_send_space(const mps_conn *c);
+
+/* mps_conn_recv copies in-order bytes out.  Returns > 0 bytes, 0 at the end
+ * of the peer's stream (DATA_FIN / FIN), MPS_ERR_AGAIN when nothing is there
+ * yet, or the error that ended the connection. */
+ssize_t mps_conn_recv(mps_conn *c, uint8_t *buf, size_t len, uint64_t now);
+
+/* mps_conn_shutdown ends our direction: a DATA_FIN follows the queued data. */
+int mps_conn_shutdown(mps_conn *c, uint64_t now);
+
+/* mps_conn_close releases the handle (shutdown if not done).  The stack
+ * delivers the rest, closes and frees the connection by itself. */
+void mps_conn_close(mps_conn *c, uint64_t now);
+
+/* mps_conn_abort tears the connection down at once (MP_FASTCLOSE, or RST
+ * when fallen back) and releases the handle. */
+void mps_conn_abort(mps_conn *c, uint64_t now);
+
+void mps_conn_set_user(mps_conn *c, void *user);
+void *mps_conn_get_user(const mps_conn *c);
+
+/* --- introspection (mpsctl status) -------------------------------------- */
+
+typedef struct mps_subflow_info {
+	mps_addr local, remote;
+	const char *state;      /* "SYN_SENT", "ESTABLISHED", ... */
+	uint8_t local_id, remote_id;
+	bool backup, is_initial;
+	uint32_t srtt_us, rttvar_us, cwnd, ssthresh, mss;
+	uint64_t bytes_sent, bytes_retrans, bytes_acked, bytes_received;
+	uint32_t retrans_timeouts;
+} mps_subflow_info;
+
+typedef struct mps_conn_info {
+	mps_addr local, remote;  /* of the initial subflow */
+	const char *state;
+	bool mptcp, fallback, is_server;
+	uint32_t local_token, remote_token;
+	uint64_t bytes_sent, bytes_acked, bytes_received, bytes_delivered;
+	uint64_t data_ack_sent, data_ack_received;
+	size_t nsubflows;        /* may exceed what was copied into the array */
+} mps_conn_info;
+
+/* Fills ci, and up to max subflows into sfs.  Returns the number copied. */
+size_t mps_conn_get_info(const mps_conn *c, mps_conn_info *ci, mps_subflow_info *sfs, size_t max);
+
+/* Iterate over the stack's connections (including those being closed). */
+mps_conn *mps_stack_conn_first(mps_stack *s);
+mps_conn *mps_stack_conn_next(mps_stack *s, mps_conn *c);
+
+typedef struct mps_stack_stats {
+	uint64_t pkts_in, pkts_out, bytes_in, bytes_out;
+	uint64_t drop_malformed, drop_checksum, drop_noconn, drop_other;
+	uint64_t opt_malformed;    /* MPTCP suboptions ignored for a bad length/content */
+	uint64_t rst_sent, rst_received;
+	uint64_t joins_accepted, joins_refused;
+	uint64_t conns_opened, conns_accepted, conns_closed, fallbacks;
+	uint64_t retransmits, rto_fired, reinjected_bytes;
+} mps_stack_stats;
+
+void mps_stack_get_stats(const mps_stack *s, mps_stack_stats *st);
+
+#endif
