@@ -24,6 +24,7 @@ const char *mps_strerror(int err)
 	case MPS_ERR_FALLBACK: return "fell back to plain TCP";
 	case MPS_ERR_FASTCLOSE: return "connection fast-closed by peer";
 	case MPS_ERR_WINDOW: return "outside the receive window";
+	case MPS_ERR_IO: return "local I/O error";
 	}
 	return "unknown error";
 }

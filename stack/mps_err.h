@@ -31,6 +31,7 @@ enum mps_err {
 	MPS_ERR_FALLBACK = -17,   /* MPTCP fell back to plain TCP */
 	MPS_ERR_FASTCLOSE = -18,  /* the peer sent MP_FASTCLOSE */
 	MPS_ERR_WINDOW = -19,     /* outside the receive window */
+	MPS_ERR_IO = -20,         /* a local read or write failed (apps: file, socket) */
 };
 
 /* mps_strerror returns a static, human-readable text for an MPS_ERR_* code. */
