@@ -37,14 +37,13 @@
 #define OPT_BAD 0x80000000u
 
 #define OPT_ADD_ADDR_E 0x01 /* echo (RFC 8684 §3.4.1) */
-#define OPT_BACKUP 0x01     /* B bit of MP_JOIN and MP_PRIO */
+#define OPT_BACKUP 0x01	    /* B bit of MP_JOIN and MP_PRIO */
 
 /* Every option bit, in write order. */
 static const uint32_t opt_order[] = {
-	MPS_OPT_MSS,     MPS_OPT_SACK_PERM, MPS_OPT_TS,        MPS_OPT_WSCALE,
-	MPS_OPT_SACK,    MPS_OPT_MPC,       MPS_OPT_JOIN,      MPS_OPT_DSS,
-	MPS_OPT_ADD_ADDR, MPS_OPT_RM_ADDR,  MPS_OPT_PRIO,      MPS_OPT_FAIL,
-	MPS_OPT_FASTCLOSE, MPS_OPT_TCPRST,  MPS_OPT_EXP,
+    MPS_OPT_MSS,  MPS_OPT_SACK_PERM, MPS_OPT_TS,	MPS_OPT_WSCALE,	  MPS_OPT_SACK,
+    MPS_OPT_MPC,  MPS_OPT_JOIN,	     MPS_OPT_DSS,	MPS_OPT_ADD_ADDR, MPS_OPT_RM_ADDR,
+    MPS_OPT_PRIO, MPS_OPT_FAIL,	     MPS_OPT_FASTCLOSE, MPS_OPT_TCPRST,	  MPS_OPT_EXP,
 };
 
 #define OPT_ALL_BITS (MPS_OPT_TCP_ANY | MPS_OPT_MPTCP_ANY)
@@ -92,12 +91,18 @@ static inline uint8_t *opt_put64(uint8_t *p, uint64_t v)
 static uint32_t opt_tcp_bit(uint8_t kind)
 {
 	switch (kind) {
-	case MPS_TCPOPT_MSS: return MPS_OPT_MSS;
-	case MPS_TCPOPT_WSCALE: return MPS_OPT_WSCALE;
-	case MPS_TCPOPT_SACK_PERM: return MPS_OPT_SACK_PERM;
-	case MPS_TCPOPT_TS: return MPS_OPT_TS;
-	case MPS_TCPOPT_SACK: return MPS_OPT_SACK;
-	default: return 0;
+	case MPS_TCPOPT_MSS:
+		return MPS_OPT_MSS;
+	case MPS_TCPOPT_WSCALE:
+		return MPS_OPT_WSCALE;
+	case MPS_TCPOPT_SACK_PERM:
+		return MPS_OPT_SACK_PERM;
+	case MPS_TCPOPT_TS:
+		return MPS_OPT_TS;
+	case MPS_TCPOPT_SACK:
+		return MPS_OPT_SACK;
+	default:
+		return 0;
 	}
 }
 
@@ -305,8 +310,8 @@ static bool opt_parse_add_addr(mps_opts *o, const uint8_t *b, size_t len)
 
 /* One MPTCP option (kind 30) of length len at b.  Returns its bit, 0 to
  * ignore it, or the bit | OPT_BAD. */
-static uint32_t opt_parse_mptcp(mps_opts *o, const uint8_t *b, size_t len,
-				uint8_t tf, uint32_t seen)
+static uint32_t opt_parse_mptcp(mps_opts *o, const uint8_t *b, size_t len, uint8_t tf,
+				uint32_t seen)
 {
 	uint32_t bit;
 	bool ok;
@@ -315,17 +320,38 @@ static uint32_t opt_parse_mptcp(mps_opts *o, const uint8_t *b, size_t len,
 	if (len < OPT_MP_HDR)
 		return 0; /* no subtype to blame */
 	switch (b[2] >> 4) {
-	case MPS_SUB_CAPABLE: bit = MPS_OPT_MPC; break;
-	case MPS_SUB_JOIN: bit = MPS_OPT_JOIN; break;
-	case MPS_SUB_DSS: bit = MPS_OPT_DSS; break;
-	case MPS_SUB_ADD_ADDR: bit = MPS_OPT_ADD_ADDR; break;
-	case MPS_SUB_REMOVE_ADDR: bit = MPS_OPT_RM_ADDR; break;
-	case MPS_SUB_PRIO: bit = MPS_OPT_PRIO; break;
-	case MPS_SUB_FAIL: bit = MPS_OPT_FAIL; break;
-	case MPS_SUB_FASTCLOSE: bit = MPS_OPT_FASTCLOSE; break;
-	case MPS_SUB_TCPRST: bit = MPS_OPT_TCPRST; break;
-	case MPS_SUB_EXPERIMENTAL: bit = MPS_OPT_EXP; break;
-	default: return 0;
+	case MPS_SUB_CAPABLE:
+		bit = MPS_OPT_MPC;
+		break;
+	case MPS_SUB_JOIN:
+		bit = MPS_OPT_JOIN;
+		break;
+	case MPS_SUB_DSS:
+		bit = MPS_OPT_DSS;
+		break;
+	case MPS_SUB_ADD_ADDR:
+		bit = MPS_OPT_ADD_ADDR;
+		break;
+	case MPS_SUB_REMOVE_ADDR:
+		bit = MPS_OPT_RM_ADDR;
+		break;
+	case MPS_SUB_PRIO:
+		bit = MPS_OPT_PRIO;
+		break;
+	case MPS_SUB_FAIL:
+		bit = MPS_OPT_FAIL;
+		break;
+	case MPS_SUB_FASTCLOSE:
+		bit = MPS_OPT_FASTCLOSE;
+		break;
+	case MPS_SUB_TCPRST:
+		bit = MPS_OPT_TCPRST;
+		break;
+	case MPS_SUB_EXPERIMENTAL:
+		bit = MPS_OPT_EXP;
+		break;
+	default:
+		return 0;
 	}
 	if (seen & bit)
 		return 0; /* first one wins */
@@ -393,11 +419,20 @@ static uint32_t opt_parse_mptcp(mps_opts *o, const uint8_t *b, size_t len,
 static void opt_clear(mps_opts *o, uint32_t bit)
 {
 	switch (bit) {
-	case MPS_OPT_MPC: memset(&o->mpc, 0, sizeof(o->mpc)); break;
-	case MPS_OPT_JOIN: memset(&o->join, 0, sizeof(o->join)); break;
-	case MPS_OPT_DSS: memset(&o->dss, 0, sizeof(o->dss)); break;
-	case MPS_OPT_ADD_ADDR: memset(&o->add_addr, 0, sizeof(o->add_addr)); break;
-	default: break; /* the others write nothing before their check */
+	case MPS_OPT_MPC:
+		memset(&o->mpc, 0, sizeof(o->mpc));
+		break;
+	case MPS_OPT_JOIN:
+		memset(&o->join, 0, sizeof(o->join));
+		break;
+	case MPS_OPT_DSS:
+		memset(&o->dss, 0, sizeof(o->dss));
+		break;
+	case MPS_OPT_ADD_ADDR:
+		memset(&o->add_addr, 0, sizeof(o->add_addr));
+		break;
+	default:
+		break; /* the others write nothing before their check */
 	}
 }
 
@@ -422,8 +457,7 @@ int mps_opt_parse(mps_opts *o, const uint8_t *buf, size_t len, uint8_t tcp_flags
 		if (olen < 2 || olen > len - i)
 			goto broken;
 		if (buf[i] == MPS_MPTCP_KIND) {
-			r = opt_parse_mptcp(o, buf + i, olen, tcp_flags,
-					    o->present | o->malformed);
+			r = opt_parse_mptcp(o, buf + i, olen, tcp_flags, o->present | o->malformed);
 		} else {
 			/* First wins for TCP options too. */
 			if (opt_tcp_bit(buf[i]) & (o->present | o->malformed))
@@ -518,10 +552,14 @@ int mps_opt_len(const mps_opts *o, uint32_t bit)
 		return opt_len_mpc(o);
 	case MPS_OPT_JOIN:
 		switch (o->join.form) {
-		case MPS_JOIN_SYN: return MPS_JOIN_LEN_SYN;
-		case MPS_JOIN_SYNACK: return MPS_JOIN_LEN_SYNACK;
-		case MPS_JOIN_ACK: return MPS_JOIN_LEN_ACK;
-		default: return MPS_ERR_INVAL;
+		case MPS_JOIN_SYN:
+			return MPS_JOIN_LEN_SYN;
+		case MPS_JOIN_SYNACK:
+			return MPS_JOIN_LEN_SYNACK;
+		case MPS_JOIN_ACK:
+			return MPS_JOIN_LEN_ACK;
+		default:
+			return MPS_ERR_INVAL;
 		}
 	case MPS_OPT_DSS:
 		return opt_len_dss(o);
@@ -590,8 +628,7 @@ static void opt_write_dss(uint8_t *p, int len, const mps_opts *o)
 		p = o->dss.ack64 ? opt_put64(p, o->dss.data_ack)
 				 : opt_put32(p, (uint32_t)o->dss.data_ack);
 	if (o->dss.has_map) {
-		p = o->dss.map64 ? opt_put64(p, o->dss.dsn)
-				 : opt_put32(p, (uint32_t)o->dss.dsn);
+		p = o->dss.map64 ? opt_put64(p, o->dss.dsn) : opt_put32(p, (uint32_t)o->dss.dsn);
 		p = opt_put32(p, o->dss.ssn);
 		p = opt_put16(p, o->dss.dll);
 		if (o->dss.has_csum)

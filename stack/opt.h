@@ -31,11 +31,11 @@
 enum {
 	MPS_TCPOPT_EOL = 0,
 	MPS_TCPOPT_NOP = 1,
-	MPS_TCPOPT_MSS = 2,       /* RFC 9293 §3.2 */
-	MPS_TCPOPT_WSCALE = 3,    /* RFC 7323 §2.2 */
+	MPS_TCPOPT_MSS = 2,	  /* RFC 9293 §3.2 */
+	MPS_TCPOPT_WSCALE = 3,	  /* RFC 7323 §2.2 */
 	MPS_TCPOPT_SACK_PERM = 4, /* RFC 2018 §2 */
-	MPS_TCPOPT_SACK = 5,      /* RFC 2018 §3 */
-	MPS_TCPOPT_TS = 8,        /* RFC 7323 §3.2 */
+	MPS_TCPOPT_SACK = 5,	  /* RFC 2018 §3 */
+	MPS_TCPOPT_TS = 8,	  /* RFC 7323 §3.2 */
 };
 
 enum { MPS_MPTCP_KIND = 30 };
@@ -69,13 +69,11 @@ enum mps_mptcp_subtype {
 #define MPS_OPT_FASTCLOSE (1u << 12)
 #define MPS_OPT_TCPRST (1u << 13)
 #define MPS_OPT_EXP (1u << 14)
-#define MPS_OPT_TCP_ANY                                                        \
-	(MPS_OPT_MSS | MPS_OPT_WSCALE | MPS_OPT_SACK_PERM | MPS_OPT_TS |       \
-	 MPS_OPT_SACK)
-#define MPS_OPT_MPTCP_ANY                                                      \
-	(MPS_OPT_MPC | MPS_OPT_JOIN | MPS_OPT_DSS | MPS_OPT_ADD_ADDR |         \
-	 MPS_OPT_RM_ADDR | MPS_OPT_PRIO | MPS_OPT_FAIL | MPS_OPT_FASTCLOSE |   \
-	 MPS_OPT_TCPRST | MPS_OPT_EXP)
+#define MPS_OPT_TCP_ANY                                                                            \
+	(MPS_OPT_MSS | MPS_OPT_WSCALE | MPS_OPT_SACK_PERM | MPS_OPT_TS | MPS_OPT_SACK)
+#define MPS_OPT_MPTCP_ANY                                                                          \
+	(MPS_OPT_MPC | MPS_OPT_JOIN | MPS_OPT_DSS | MPS_OPT_ADD_ADDR | MPS_OPT_RM_ADDR |           \
+	 MPS_OPT_PRIO | MPS_OPT_FAIL | MPS_OPT_FASTCLOSE | MPS_OPT_TCPRST | MPS_OPT_EXP)
 
 /* MP_CAPABLE flags (RFC 8684 §3.1): A = checksum required, B = extensibility,
  * C = do not establish subflows to the source address, H = HMAC-SHA256. */
@@ -85,9 +83,9 @@ enum mps_mptcp_subtype {
 #define MPS_MPC_FLAG_H 0x01
 
 /* MP_JOIN forms (RFC 8684 §3.2). */
-#define MPS_JOIN_SYN 1    /* length 12: token, nonce */
+#define MPS_JOIN_SYN 1	  /* length 12: token, nonce */
 #define MPS_JOIN_SYNACK 2 /* length 16: 64-bit HMAC, nonce */
-#define MPS_JOIN_ACK 3    /* length 24: 160-bit HMAC */
+#define MPS_JOIN_ACK 3	  /* length 24: 160-bit HMAC */
 
 /* MP_TCPRST flags (RFC 8684 §3.6), low nibble of the subtype byte. */
 #define MPS_TCPRST_U 0x8
@@ -121,7 +119,7 @@ typedef struct mps_opts {
 	} sack[MPS_SACK_MAX];
 	struct {
 		uint8_t version; /* written as given: set it (1) when writing */
-		uint8_t flags;   /* MPS_MPC_FLAG_* */
+		uint8_t flags;	 /* MPS_MPC_FLAG_* */
 		/* 0 (SYN v1), 1 (SYN-ACK, or v0 SYN), 2 (third ACK / first data) */
 		uint8_t nkeys;
 		uint64_t key_sender, key_receiver; /* key_sender = the sending host's key */
@@ -165,7 +163,7 @@ typedef struct mps_opts {
 		uint64_t key; /* the receiver's key (RFC 8684 §3.5) */
 	} fastclose;
 	struct {
-		uint8_t flags;  /* MPS_TCPRST_* bits as on the wire (low nibble) */
+		uint8_t flags;	/* MPS_TCPRST_* bits as on the wire (low nibble) */
 		uint8_t reason; /* RFC 8684 §3.6 reason code */
 	} tcprst;
 	struct {

@@ -157,8 +157,7 @@ uint16_t mps_csum_finish(const mps_csum *c)
 	return (uint16_t)~csum_fold(c);
 }
 
-uint16_t mps_dss_csum(uint64_t dsn, uint32_t ssn_rel, uint16_t dll,
-		      const mps_iov *iov, int niov)
+uint16_t mps_dss_csum(uint64_t dsn, uint32_t ssn_rel, uint16_t dll, const mps_iov *iov, int niov)
 {
 	uint8_t ph[16];
 	mps_csum c;
@@ -180,8 +179,8 @@ uint16_t mps_dss_csum(uint64_t dsn, uint32_t ssn_rel, uint16_t dll,
 
 /* Start a sum with the TCP/ICMPv6 pseudo-header (RFC 9293 §3.1, RFC 8200
  * §8.1).  ip4/ip6 hold the two addresses in src, dst order. */
-static void pkt_pseudo_v4(mps_csum *c, const uint8_t *src, const uint8_t *dst,
-			  uint8_t proto, size_t len)
+static void pkt_pseudo_v4(mps_csum *c, const uint8_t *src, const uint8_t *dst, uint8_t proto,
+			  size_t len)
 {
 	uint8_t ph[12];
 
@@ -194,8 +193,8 @@ static void pkt_pseudo_v4(mps_csum *c, const uint8_t *src, const uint8_t *dst,
 	mps_csum_add(c, ph, sizeof(ph));
 }
 
-static void pkt_pseudo_v6(mps_csum *c, const uint8_t *src, const uint8_t *dst,
-			  uint8_t proto, size_t len)
+static void pkt_pseudo_v6(mps_csum *c, const uint8_t *src, const uint8_t *dst, uint8_t proto,
+			  size_t len)
 {
 	uint8_t ph[40];
 
@@ -213,8 +212,8 @@ static void pkt_pseudo_v6(mps_csum *c, const uint8_t *src, const uint8_t *dst,
 /* --- parse -------------------------------------------------------------- */
 
 /* TCP header + checksum.  pseudo is the pseudo-header sum so far. */
-static int pkt_parse_tcp(mps_pkt *p, const uint8_t *seg, size_t seglen,
-			 mps_csum *pseudo, unsigned flags)
+static int pkt_parse_tcp(mps_pkt *p, const uint8_t *seg, size_t seglen, mps_csum *pseudo,
+			 unsigned flags)
 {
 	size_t doff;
 
@@ -255,8 +254,7 @@ static int pkt_quoted_tcp(mps_pkt *p, const uint8_t *th, size_t len)
 	return 0;
 }
 
-static int pkt_parse_icmp4(mps_pkt *p, const uint8_t *icmp, size_t len,
-			   unsigned flags)
+static int pkt_parse_icmp4(mps_pkt *p, const uint8_t *icmp, size_t len, unsigned flags)
 {
 	const uint8_t *q;
 	size_t qlen, qihl;
@@ -375,8 +373,8 @@ static int pkt_v6_skip(const uint8_t *buf, size_t len, uint8_t *nh, size_t *off)
 	}
 }
 
-static int pkt_parse_icmp6(mps_pkt *p, const uint8_t *ip, const uint8_t *icmp,
-			   size_t len, unsigned flags)
+static int pkt_parse_icmp6(mps_pkt *p, const uint8_t *ip, const uint8_t *icmp, size_t len,
+			   unsigned flags)
 {
 	const uint8_t *q;
 	size_t qlen, qoff;
@@ -499,7 +497,7 @@ static void pkt_write_ip(uint8_t *buf, const mps_tcp_out *o, size_t tcplen)
 		buf[0] = 0x45;
 		buf[1] = 0;
 		pkt_put16(buf + 2, (uint16_t)(MPS_IPV4_HDR_LEN + tcplen));
-		pkt_put16(buf + 4, 0);      /* id 0: DF set, RFC 6864 §4.1 */
+		pkt_put16(buf + 4, 0);	    /* id 0: DF set, RFC 6864 §4.1 */
 		pkt_put16(buf + 6, 0x4000); /* DF */
 		buf[8] = ttl;
 		buf[9] = MPS_IPPROTO_TCP;
@@ -526,14 +524,12 @@ int mps_pkt_build_tcp(uint8_t *buf, size_t cap, const mps_tcp_out *o, unsigned f
 	mps_csum c;
 	int i;
 
-	if (o == NULL || o->src == NULL || o->dst == NULL ||
-	    o->src->family != o->dst->family)
+	if (o == NULL || o->src == NULL || o->dst == NULL || o->src->family != o->dst->family)
 		return MPS_ERR_INVAL;
 	hl = mps_pkt_hdr_len(o->src->family);
 	if (hl == 0)
 		return MPS_ERR_INVAL;
-	if (o->optlen > MPS_TCP_OPT_MAX || (o->optlen & 3) ||
-	    (o->optlen && o->opts == NULL))
+	if (o->optlen > MPS_TCP_OPT_MAX || (o->optlen & 3) || (o->optlen && o->opts == NULL))
 		return MPS_ERR_INVAL;
 	if (o->niov < 0 || (o->niov > 0 && o->payload == NULL))
 		return MPS_ERR_INVAL;

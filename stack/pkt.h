@@ -36,12 +36,12 @@
 #define MPS_IPPROTO_ICMPV6 58
 
 /* ICMP / ICMPv6 error types reported in mps_pkt.icmp_type. */
-#define MPS_ICMP_UNREACH 3        /* RFC 792; code 4 = fragmentation needed */
+#define MPS_ICMP_UNREACH 3 /* RFC 792; code 4 = fragmentation needed */
 #define MPS_ICMP_UNREACH_NEEDFRAG 4
 #define MPS_ICMP_TIMXCEED 11
-#define MPS_ICMPV6_UNREACH 1      /* RFC 4443 §3.1 */
-#define MPS_ICMPV6_PKT_TOOBIG 2   /* RFC 4443 §3.2 */
-#define MPS_ICMPV6_TIMXCEED 3     /* RFC 4443 §3.3 */
+#define MPS_ICMPV6_UNREACH 1	/* RFC 4443 §3.1 */
+#define MPS_ICMPV6_PKT_TOOBIG 2 /* RFC 4443 §3.2 */
+#define MPS_ICMPV6_TIMXCEED 3	/* RFC 4443 §3.3 */
 
 /* Fixed header sizes. */
 #define MPS_IPV4_HDR_LEN 20
@@ -62,10 +62,10 @@ typedef struct mps_iov {
 /* A parsed packet; pointers point into the caller's buffer. */
 typedef struct mps_pkt {
 	mps_addr src, dst; /* IPs, and ports from the TCP header */
-	uint8_t proto;     /* MPS_IPPROTO_* */
-	uint8_t ttl;       /* TTL / hop limit */
+	uint8_t proto;	   /* MPS_IPPROTO_* */
+	uint8_t ttl;	   /* TTL / hop limit */
 	uint32_t seq, ack;
-	uint8_t flags;   /* MPS_TH_* */
+	uint8_t flags;	 /* MPS_TH_* */
 	uint16_t window; /* raw, unscaled */
 	uint16_t urg;
 	const uint8_t *opts; /* TCP option bytes */
@@ -178,7 +178,6 @@ uint16_t mps_csum_finish(const mps_csum *c);
  * Returns the checksum value as sent in the option (mps_opts.dss.csum).
  * A receiver verifies by comparing the result with the received value.
  */
-uint16_t mps_dss_csum(uint64_t dsn, uint32_t ssn_rel, uint16_t dll,
-		      const mps_iov *iov, int niov);
+uint16_t mps_dss_csum(uint64_t dsn, uint32_t ssn_rel, uint16_t dll, const mps_iov *iov, int niov);
 
 #endif

@@ -76,8 +76,8 @@ static bool test_opts_eq(const mps_opts *a, const mps_opts *b)
 		if (a->dss.has_ack != b->dss.has_ack || a->dss.has_map != b->dss.has_map ||
 		    a->dss.fin != b->dss.fin || a->dss.has_csum != b->dss.has_csum)
 			return false;
-		if (a->dss.has_ack && (a->dss.ack64 != b->dss.ack64 ||
-				       a->dss.data_ack != b->dss.data_ack))
+		if (a->dss.has_ack &&
+		    (a->dss.ack64 != b->dss.ack64 || a->dss.data_ack != b->dss.data_ack))
 			return false;
 		if (a->dss.has_map && (a->dss.map64 != b->dss.map64 || a->dss.dsn != b->dss.dsn ||
 				       a->dss.ssn != b->dss.ssn || a->dss.dll != b->dss.dll))
@@ -150,8 +150,8 @@ static mps_opts test_parse1(const uint8_t *b, size_t len, uint8_t tcp_flags, int
 
 /* Build an MPTCP option of total length len with the given subtype byte,
  * payload bytes counting up from 0x10, and check it is flagged malformed. */
-static void test_expect_bad(uint8_t subtype_byte, size_t len, uint8_t tcp_flags,
-			    uint32_t bit, uint8_t flags_byte)
+static void test_expect_bad(uint8_t subtype_byte, size_t len, uint8_t tcp_flags, uint32_t bit,
+			    uint8_t flags_byte)
 {
 	uint8_t b[64];
 	mps_opts o;
@@ -166,7 +166,8 @@ static void test_expect_bad(uint8_t subtype_byte, size_t len, uint8_t tcp_flags,
 		b[3] = flags_byte;
 	CU_ASSERT_EQUAL(mps_opt_parse(&o, b, len, tcp_flags), 0);
 	if (!(o.malformed & bit) || (o.present & bit))
-		fprintf(stderr, "\n  expected malformed: subtype byte 0x%02x len %zu flags 0x%02x\n",
+		fprintf(stderr,
+			"\n  expected malformed: subtype byte 0x%02x len %zu flags 0x%02x\n",
 			subtype_byte, len, (unsigned)tcp_flags);
 	CU_ASSERT_TRUE((o.malformed & bit) != 0);
 	CU_ASSERT_FALSE((o.present & bit) != 0);
@@ -177,16 +178,15 @@ static void test_expect_bad(uint8_t subtype_byte, size_t len, uint8_t tcp_flags,
 static void test_opt_syn_with_mpc_fits_24_bytes(void)
 {
 	mps_opts o = {
-		.present = MPS_OPT_MSS | MPS_OPT_SACK_PERM | MPS_OPT_TS | MPS_OPT_WSCALE |
-			   MPS_OPT_MPC,
-		.mss = 1460,
-		.wscale = 7,
-		.ts_val = 0x01020304,
-		.mpc = {.version = 1, .flags = MPS_MPC_FLAG_H},
+	    .present = MPS_OPT_MSS | MPS_OPT_SACK_PERM | MPS_OPT_TS | MPS_OPT_WSCALE | MPS_OPT_MPC,
+	    .mss = 1460,
+	    .wscale = 7,
+	    .ts_val = 0x01020304,
+	    .mpc = {.version = 1, .flags = MPS_MPC_FLAG_H},
 	};
 	uint8_t buf[40];
-	static const uint8_t want[24] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 1, 2, 3, 4, 0, 0, 0, 0,
-					 3, 3, 7, 30, 4, 0x01, 0x01, 1};
+	static const uint8_t want[24] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 1, 2,	 3,    4,
+					 0, 0, 0,    0,	   3, 3, 7, 30, 4, 0x01, 0x01, 1};
 
 	CU_ASSERT_EQUAL(mps_opt_size(&o), 24);
 	CU_ASSERT_EQUAL(mps_opt_write(buf, sizeof(buf), &o), 24);
@@ -246,17 +246,17 @@ static void test_opt_tcp_bad_lengths_flagged(void)
 		size_t len;
 		uint32_t bit;
 	} cases[] = {
-		{{2, 3, 5}, 3, MPS_OPT_MSS},
-		{{2, 5, 5, 0xb4, 0}, 5, MPS_OPT_MSS},
-		{{3, 2}, 2, MPS_OPT_WSCALE},
-		{{3, 4, 7, 0}, 4, MPS_OPT_WSCALE},
-		{{4, 3, 0}, 3, MPS_OPT_SACK_PERM},
-		{{8, 9, 0, 0, 0, 1, 0, 0, 0}, 9, MPS_OPT_TS},
-		{{8, 11, 0, 0, 0, 1, 0, 0, 0, 2, 0}, 11, MPS_OPT_TS},
-		{{5, 2}, 2, MPS_OPT_SACK},
-		{{5, 9, 0, 0, 0, 1, 0, 0, 0}, 9, MPS_OPT_SACK},
-		{{5, 11, 0, 0, 0, 1, 0, 0, 0, 2, 0}, 11, MPS_OPT_SACK},
-		{{5, 42}, 42, MPS_OPT_SACK}, /* 5 blocks */
+	    {{2, 3, 5}, 3, MPS_OPT_MSS},
+	    {{2, 5, 5, 0xb4, 0}, 5, MPS_OPT_MSS},
+	    {{3, 2}, 2, MPS_OPT_WSCALE},
+	    {{3, 4, 7, 0}, 4, MPS_OPT_WSCALE},
+	    {{4, 3, 0}, 3, MPS_OPT_SACK_PERM},
+	    {{8, 9, 0, 0, 0, 1, 0, 0, 0}, 9, MPS_OPT_TS},
+	    {{8, 11, 0, 0, 0, 1, 0, 0, 0, 2, 0}, 11, MPS_OPT_TS},
+	    {{5, 2}, 2, MPS_OPT_SACK},
+	    {{5, 9, 0, 0, 0, 1, 0, 0, 0}, 9, MPS_OPT_SACK},
+	    {{5, 11, 0, 0, 0, 1, 0, 0, 0, 2, 0}, 11, MPS_OPT_SACK},
+	    {{5, 42}, 42, MPS_OPT_SACK}, /* 5 blocks */
 	};
 	size_t i;
 	int rc;
@@ -273,8 +273,8 @@ static void test_opt_tcp_bad_lengths_flagged(void)
 static void test_opt_nop_eol_unknown_skipped(void)
 {
 	/* NOP, unknown kind 99 (len 4), TS, EOL, then garbage ignored. */
-	static const uint8_t b[] = {1, 99, 4, 0xaa, 0xbb, 8, 10, 0, 0, 0, 5, 0, 0, 0, 6,
-				    0, 2, 0, 0xff};
+	static const uint8_t b[] = {1, 99, 4, 0xaa, 0xbb, 8, 10, 0, 0,	 0,
+				    5, 0,  0, 0,    6,	  0, 2,	 0, 0xff};
 	int rc;
 	mps_opts o = test_parse1(b, sizeof(b), ACK, &rc);
 
@@ -293,12 +293,12 @@ static void test_opt_broken_list_malformed(void)
 		uint8_t bytes[8];
 		size_t len;
 	} cases[] = {
-		{{8, 0}, 2},                 /* length 0 */
-		{{1, 99, 1, 0}, 4},          /* length 1 */
-		{{8, 10, 0, 0, 0, 1}, 6},    /* runs past the end */
-		{{1, 1, 1, 2}, 4},           /* a kind with no length byte */
-		{{30, 12, 0x01, 0x81}, 4},   /* MPTCP running past the end */
-		{{4, 2, 99}, 3},             /* unknown kind, no length byte */
+	    {{8, 0}, 2},	       /* length 0 */
+	    {{1, 99, 1, 0}, 4},	       /* length 1 */
+	    {{8, 10, 0, 0, 0, 1}, 6},  /* runs past the end */
+	    {{1, 1, 1, 2}, 4},	       /* a kind with no length byte */
+	    {{30, 12, 0x01, 0x81}, 4}, /* MPTCP running past the end */
+	    {{4, 2, 99}, 3},	       /* unknown kind, no length byte */
 	};
 	size_t i;
 	int rc;
@@ -315,8 +315,8 @@ static void test_opt_first_of_a_kind_wins(void)
 {
 	static const uint8_t tcp[] = {2, 4, 0x05, 0xb4, 2, 4, 0x02, 0x00};
 	/* Two DSS (32-bit acks 1 then 2); a bad MP_PRIO then a good one. */
-	static const uint8_t mp[] = {30, 8, 0x20, 0x01, 0, 0, 0, 1, 30, 8, 0x20, 0x01, 0, 0,
-				     0, 2, 30, 5, 0x50, 1, 2, 30, 3, 0x51, 1};
+	static const uint8_t mp[] = {30, 8, 0x20, 0x01, 0, 0,	 0, 1, 30, 8, 0x20, 0x01, 0,
+				     0,	 0, 2,	  30,	5, 0x50, 1, 2, 30, 3, 0x51, 1};
 	int rc;
 	mps_opts o = test_parse1(tcp, sizeof(tcp), SYN, &rc);
 
@@ -398,16 +398,16 @@ static void test_opt_mpc_linux_synack_bytes(void)
 	/* A Linux SYN-ACK's options: MSS 1460, SACK_PERM, TS, NOP, WS 7,
 	 * MP_CAPABLE v1 flags A|H with Key-B. */
 	static const uint8_t b[32] = {
-		0x02, 0x04, 0x05, 0xb4, 0x04, 0x02, 0x08, 0x0a, 0x9a, 0x1e, 0x5c, 0x01,
-		0x6b, 0x3c, 0x77, 0x10, 0x01, 0x03, 0x03, 0x07, 0x1e, 0x0c, 0x01, 0x81,
-		0xe4, 0x68, 0x0a, 0x1a, 0xd3, 0xcd, 0x85, 0x28,
+	    0x02, 0x04, 0x05, 0xb4, 0x04, 0x02, 0x08, 0x0a, 0x9a, 0x1e, 0x5c,
+	    0x01, 0x6b, 0x3c, 0x77, 0x10, 0x01, 0x03, 0x03, 0x07, 0x1e, 0x0c,
+	    0x01, 0x81, 0xe4, 0x68, 0x0a, 0x1a, 0xd3, 0xcd, 0x85, 0x28,
 	};
 	int rc;
 	mps_opts o = test_parse1(b, sizeof(b), SYNACK, &rc);
 
 	CU_ASSERT_EQUAL(rc, 0);
-	CU_ASSERT_EQUAL(o.present, MPS_OPT_MSS | MPS_OPT_SACK_PERM | MPS_OPT_TS |
-					   MPS_OPT_WSCALE | MPS_OPT_MPC);
+	CU_ASSERT_EQUAL(o.present, MPS_OPT_MSS | MPS_OPT_SACK_PERM | MPS_OPT_TS | MPS_OPT_WSCALE |
+				       MPS_OPT_MPC);
 	CU_ASSERT_EQUAL(o.malformed, 0);
 	CU_ASSERT_EQUAL(o.mss, 1460);
 	CU_ASSERT_EQUAL(o.wscale, 7);
@@ -426,8 +426,11 @@ static void test_opt_mpc_linux_synack_bytes(void)
 static void test_opt_join_every_form_roundtrip(void)
 {
 	mps_opts o = {.present = MPS_OPT_JOIN,
-		      .join = {.form = MPS_JOIN_SYN, .backup = true, .addr_id = 3,
-			       .token = 0xbe7b732c, .nonce = 0xc5f5677f}};
+		      .join = {.form = MPS_JOIN_SYN,
+			       .backup = true,
+			       .addr_id = 3,
+			       .token = 0xbe7b732c,
+			       .nonce = 0xc5f5677f}};
 	int i;
 
 	CU_ASSERT_EQUAL(test_roundtrip(&o, SYN), 12);
@@ -520,10 +523,9 @@ static void test_opt_dss_linux_bytes(void)
 	/* NOP NOP TS, then DSS: A|a|M|m, 8-byte DATA_ACK, 8-byte DSN, subflow
 	 * seq 1, length 1400, checksum 0x1234 (28 bytes). */
 	static const uint8_t b[40] = {
-		0x01, 0x01, 0x08, 0x0a, 0, 0, 0, 9, 0, 0, 0, 8,
-		0x1e, 0x1c, 0x20, 0x0f, 0x86, 0xb0, 0xcd, 0xd8, 0x48, 0x78, 0x33, 0x83,
-		0xca, 0x2f, 0xbc, 0xed, 0x01, 0x89, 0x8d, 0x42, 0x00, 0x00, 0x00, 0x01,
-		0x05, 0x78, 0x12, 0x34,
+	    0x01, 0x01, 0x08, 0x0a, 0,	  0,	0,    9,    0,	  0,	0,    8,    0x1e, 0x1c,
+	    0x20, 0x0f, 0x86, 0xb0, 0xcd, 0xd8, 0x48, 0x78, 0x33, 0x83, 0xca, 0x2f, 0xbc, 0xed,
+	    0x01, 0x89, 0x8d, 0x42, 0x00, 0x00, 0x00, 0x01, 0x05, 0x78, 0x12, 0x34,
 	};
 	int rc;
 	mps_opts o = test_parse1(b, sizeof(b), ACK, &rc);
@@ -559,8 +561,8 @@ static void test_opt_dss_32bit_ack_only(void)
 static void test_opt_add_addr_every_form_roundtrip(void)
 {
 	static const uint8_t ip4[4] = {10, 77, 2, 2};
-	static const uint8_t ip6[16] = {0x20, 0x01, 0x0d, 0xb8, 1, 2, 3, 4,
-					5, 6, 7, 8, 9, 10, 11, 12};
+	static const uint8_t ip6[16] = {0x20, 0x01, 0x0d, 0xb8, 1, 2,  3,  4,
+					5,    6,    7,	  8,	9, 10, 11, 12};
 	static const int want[2][2][2] = {{{16, 18}, {28, 30}}, {{8, 10}, {20, 22}}};
 	int echo, v6, port;
 
@@ -620,7 +622,8 @@ static void test_opt_add_addr_bad_lengths_flagged(void)
 	}
 }
 
-/* --- the small suboptions ---------------------------------------------------------------------- */
+/* --- the small suboptions ----------------------------------------------------------------------
+ */
 
 static void test_opt_rm_addr_roundtrip_and_bad(void)
 {
@@ -656,8 +659,8 @@ static void test_opt_prio_roundtrip_and_bad(void)
 static void test_opt_fail_fastclose_tcprst_roundtrip_and_bad(void)
 {
 	mps_opts o = {
-		.present = MPS_OPT_FAIL,
-		.fail = {.dsn = 0x0123456789abcdefull},
+	    .present = MPS_OPT_FAIL,
+	    .fail = {.dsn = 0x0123456789abcdefull},
 	};
 	size_t len;
 
@@ -691,8 +694,7 @@ static void test_opt_fastclose_layout(void)
 
 static void test_opt_tcprst_layout(void)
 {
-	mps_opts o = {.present = MPS_OPT_TCPRST,
-		      .tcprst = {.flags = MPS_TCPRST_T, .reason = 6}};
+	mps_opts o = {.present = MPS_OPT_TCPRST, .tcprst = {.flags = MPS_TCPRST_T, .reason = 6}};
 	static const uint8_t want[4] = {30, 4, 0x81, 6};
 	uint8_t buf[4];
 
@@ -727,15 +729,15 @@ static void test_opt_mptcp_unknown_or_short_ignored(void)
 	CU_ASSERT_EQUAL(o.malformed, 0);
 }
 
-/* --- sizing and writing ------------------------------------------------------------------------ */
+/* --- sizing and writing ------------------------------------------------------------------------
+ */
 
 static void test_opt_size_equals_write_for_many_combinations(void)
 {
 	static const uint32_t bits[] = {
-		MPS_OPT_MSS,      MPS_OPT_WSCALE,  MPS_OPT_SACK_PERM, MPS_OPT_TS,
-		MPS_OPT_SACK,     MPS_OPT_MPC,     MPS_OPT_JOIN,      MPS_OPT_DSS,
-		MPS_OPT_ADD_ADDR, MPS_OPT_RM_ADDR, MPS_OPT_PRIO,      MPS_OPT_FAIL,
-		MPS_OPT_FASTCLOSE, MPS_OPT_TCPRST, MPS_OPT_EXP,
+	    MPS_OPT_MSS,  MPS_OPT_WSCALE, MPS_OPT_SACK_PERM, MPS_OPT_TS,       MPS_OPT_SACK,
+	    MPS_OPT_MPC,  MPS_OPT_JOIN,	  MPS_OPT_DSS,	     MPS_OPT_ADD_ADDR, MPS_OPT_RM_ADDR,
+	    MPS_OPT_PRIO, MPS_OPT_FAIL,	  MPS_OPT_FASTCLOSE, MPS_OPT_TCPRST,   MPS_OPT_EXP,
 	};
 	uint8_t buf[512], buf2[512];
 	mps_opts back;
@@ -813,14 +815,14 @@ static void test_opt_impossible_combinations_inval(void)
 	uint8_t buf[64];
 	mps_opts o;
 
-#define EXPECT_INVAL(setup, bit)                                                    \
-	do {                                                                        \
-		memset(&o, 0, sizeof(o));                                           \
-		o.present = (bit);                                                  \
-		setup;                                                              \
-		CU_ASSERT_EQUAL(mps_opt_len(&o, (bit)), MPS_ERR_INVAL);             \
-		CU_ASSERT_EQUAL(mps_opt_size(&o), MPS_ERR_INVAL);                   \
-		CU_ASSERT_EQUAL(mps_opt_write(buf, sizeof(buf), &o), MPS_ERR_INVAL); \
+#define EXPECT_INVAL(setup, bit)                                                                   \
+	do {                                                                                       \
+		memset(&o, 0, sizeof(o));                                                          \
+		o.present = (bit);                                                                 \
+		setup;                                                                             \
+		CU_ASSERT_EQUAL(mps_opt_len(&o, (bit)), MPS_ERR_INVAL);                            \
+		CU_ASSERT_EQUAL(mps_opt_size(&o), MPS_ERR_INVAL);                                  \
+		CU_ASSERT_EQUAL(mps_opt_write(buf, sizeof(buf), &o), MPS_ERR_INVAL);               \
 	} while (0)
 
 	EXPECT_INVAL(o.nsack = 0, MPS_OPT_SACK);
@@ -856,8 +858,13 @@ static void test_opt_data_segment_packing(void)
 	mps_opts o = {.present = MPS_OPT_TS | MPS_OPT_DSS,
 		      .ts_val = 1,
 		      .ts_ecr = 2,
-		      .dss = {.has_ack = true, .has_map = true, .map64 = true,
-			      .data_ack = 5, .dsn = 6, .ssn = 7, .dll = 8}};
+		      .dss = {.has_ack = true,
+			      .has_map = true,
+			      .map64 = true,
+			      .data_ack = 5,
+			      .dsn = 6,
+			      .ssn = 7,
+			      .dll = 8}};
 
 	CU_ASSERT_EQUAL(mps_opt_len(&o, MPS_OPT_TS), 10);
 	CU_ASSERT_EQUAL(mps_opt_len(&o, MPS_OPT_DSS), 22);
@@ -865,40 +872,40 @@ static void test_opt_data_segment_packing(void)
 }
 
 static CU_TestInfo tests_opt[] = {
-	{"syn_with_mpc_fits_24_bytes", test_opt_syn_with_mpc_fits_24_bytes},
-	{"tcp_basic_roundtrip", test_opt_tcp_basic_roundtrip},
-	{"wscale_clamped_to_14", test_opt_wscale_clamped_to_14},
-	{"syn_only_options_ignored_elsewhere", test_opt_syn_only_options_ignored_elsewhere},
-	{"tcp_bad_lengths_flagged", test_opt_tcp_bad_lengths_flagged},
-	{"nop_eol_unknown_skipped", test_opt_nop_eol_unknown_skipped},
-	{"broken_list_malformed", test_opt_broken_list_malformed},
-	{"first_of_a_kind_wins", test_opt_first_of_a_kind_wins},
-	{"mpc_every_form_roundtrip", test_opt_mpc_every_form_roundtrip},
-	{"mpc_other_version_parses", test_opt_mpc_other_version_parses},
-	{"mpc_bad_lengths_flagged", test_opt_mpc_bad_lengths_flagged},
-	{"mpc_linux_synack_bytes", test_opt_mpc_linux_synack_bytes},
-	{"join_every_form_roundtrip", test_opt_join_every_form_roundtrip},
-	{"join_bad_lengths_flagged", test_opt_join_bad_lengths_flagged},
-	{"dss_every_form_roundtrip", test_opt_dss_every_form_roundtrip},
-	{"dss_bad_lengths_flagged", test_opt_dss_bad_lengths_flagged},
-	{"dss_linux_bytes", test_opt_dss_linux_bytes},
-	{"dss_32bit_ack_only", test_opt_dss_32bit_ack_only},
-	{"add_addr_every_form_roundtrip", test_opt_add_addr_every_form_roundtrip},
-	{"add_addr_known_bytes", test_opt_add_addr_known_bytes},
-	{"add_addr_bad_lengths_flagged", test_opt_add_addr_bad_lengths_flagged},
-	{"rm_addr_roundtrip_and_bad", test_opt_rm_addr_roundtrip_and_bad},
-	{"prio_roundtrip_and_bad", test_opt_prio_roundtrip_and_bad},
-	{"fail_fastclose_tcprst_roundtrip_and_bad", test_opt_fail_fastclose_tcprst_roundtrip_and_bad},
-	{"fastclose_layout", test_opt_fastclose_layout},
-	{"tcprst_layout", test_opt_tcprst_layout},
-	{"experimental_roundtrip_and_bad", test_opt_experimental_roundtrip_and_bad},
-	{"mptcp_unknown_or_short_ignored", test_opt_mptcp_unknown_or_short_ignored},
-	{"size_equals_write_for_many_combinations", test_opt_size_equals_write_for_many_combinations},
-	{"write_nobuf_when_cap_short", test_opt_write_nobuf_when_cap_short},
-	{"padding_is_nops", test_opt_padding_is_nops},
-	{"impossible_combinations_inval", test_opt_impossible_combinations_inval},
-	{"data_segment_packing", test_opt_data_segment_packing},
-	CU_TEST_INFO_NULL,
+    {"syn_with_mpc_fits_24_bytes", test_opt_syn_with_mpc_fits_24_bytes},
+    {"tcp_basic_roundtrip", test_opt_tcp_basic_roundtrip},
+    {"wscale_clamped_to_14", test_opt_wscale_clamped_to_14},
+    {"syn_only_options_ignored_elsewhere", test_opt_syn_only_options_ignored_elsewhere},
+    {"tcp_bad_lengths_flagged", test_opt_tcp_bad_lengths_flagged},
+    {"nop_eol_unknown_skipped", test_opt_nop_eol_unknown_skipped},
+    {"broken_list_malformed", test_opt_broken_list_malformed},
+    {"first_of_a_kind_wins", test_opt_first_of_a_kind_wins},
+    {"mpc_every_form_roundtrip", test_opt_mpc_every_form_roundtrip},
+    {"mpc_other_version_parses", test_opt_mpc_other_version_parses},
+    {"mpc_bad_lengths_flagged", test_opt_mpc_bad_lengths_flagged},
+    {"mpc_linux_synack_bytes", test_opt_mpc_linux_synack_bytes},
+    {"join_every_form_roundtrip", test_opt_join_every_form_roundtrip},
+    {"join_bad_lengths_flagged", test_opt_join_bad_lengths_flagged},
+    {"dss_every_form_roundtrip", test_opt_dss_every_form_roundtrip},
+    {"dss_bad_lengths_flagged", test_opt_dss_bad_lengths_flagged},
+    {"dss_linux_bytes", test_opt_dss_linux_bytes},
+    {"dss_32bit_ack_only", test_opt_dss_32bit_ack_only},
+    {"add_addr_every_form_roundtrip", test_opt_add_addr_every_form_roundtrip},
+    {"add_addr_known_bytes", test_opt_add_addr_known_bytes},
+    {"add_addr_bad_lengths_flagged", test_opt_add_addr_bad_lengths_flagged},
+    {"rm_addr_roundtrip_and_bad", test_opt_rm_addr_roundtrip_and_bad},
+    {"prio_roundtrip_and_bad", test_opt_prio_roundtrip_and_bad},
+    {"fail_fastclose_tcprst_roundtrip_and_bad", test_opt_fail_fastclose_tcprst_roundtrip_and_bad},
+    {"fastclose_layout", test_opt_fastclose_layout},
+    {"tcprst_layout", test_opt_tcprst_layout},
+    {"experimental_roundtrip_and_bad", test_opt_experimental_roundtrip_and_bad},
+    {"mptcp_unknown_or_short_ignored", test_opt_mptcp_unknown_or_short_ignored},
+    {"size_equals_write_for_many_combinations", test_opt_size_equals_write_for_many_combinations},
+    {"write_nobuf_when_cap_short", test_opt_write_nobuf_when_cap_short},
+    {"padding_is_nops", test_opt_padding_is_nops},
+    {"impossible_combinations_inval", test_opt_impossible_combinations_inval},
+    {"data_segment_packing", test_opt_data_segment_packing},
+    CU_TEST_INFO_NULL,
 };
 
 UNIT_SUITE(opt, tests_opt);

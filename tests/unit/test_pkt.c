@@ -73,14 +73,13 @@ static const uint8_t test_ip4_a[4] = {10, 0, 1, 1};
 static const uint8_t test_ip4_b[4] = {10, 0, 1, 2};
 static const uint8_t test_ip4_router[4] = {192, 0, 2, 1};
 static const uint8_t test_ip6_a[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
-				       0, 0, 0, 0, 0, 0, 0, 0x0a};
+				       0,    0,	   0,	 0,    0, 0, 0, 0x0a};
 static const uint8_t test_ip6_b[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0,
-				       0, 0, 0, 0, 0, 0, 0, 0x0b};
-static const uint8_t test_ip6_router[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0,
-					    0, 0, 0, 0, 0, 0, 0, 1};
+				       0,    0,	   0,	 0,    0, 0, 0, 0x0b};
+static const uint8_t test_ip6_router[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
 
-static const uint8_t test_opts12[12] = {1, 1, 8, 10, 0xde, 0xad, 0xbe, 0xef,
-					0x01, 0x02, 0x03, 0x04};
+static const uint8_t test_opts12[12] = {1,    1,    8,	  10,	0xde, 0xad,
+					0xbe, 0xef, 0x01, 0x02, 0x03, 0x04};
 static const uint8_t test_pay1[7] = "abcdefg";
 static const uint8_t test_pay2[13] = "0123456789xyz";
 
@@ -90,16 +89,16 @@ static int test_build(uint8_t *buf, size_t cap, uint8_t family, unsigned flags)
 	mps_addr src, dst;
 	mps_iov iov[2] = {{test_pay1, sizeof(test_pay1)}, {test_pay2, sizeof(test_pay2)}};
 	mps_tcp_out o = {
-		.src = &src,
-		.dst = &dst,
-		.seq = 0x11223344,
-		.ack = 0xa0b0c0d0,
-		.flags = MPS_TH_ACK | MPS_TH_PSH,
-		.window = 0x1234,
-		.opts = test_opts12,
-		.optlen = sizeof(test_opts12),
-		.payload = iov,
-		.niov = 2,
+	    .src = &src,
+	    .dst = &dst,
+	    .seq = 0x11223344,
+	    .ack = 0xa0b0c0d0,
+	    .flags = MPS_TH_ACK | MPS_TH_PSH,
+	    .window = 0x1234,
+	    .opts = test_opts12,
+	    .optlen = sizeof(test_opts12),
+	    .payload = iov,
+	    .niov = 2,
 	};
 
 	if (family == MPS_AF_INET) {
@@ -167,7 +166,7 @@ static size_t test_make_icmp6(uint8_t *out, uint8_t type, uint8_t code, uint32_t
 	icmp[7] = (uint8_t)word;
 	memcpy(icmp + 8, quoted, qlen);
 	test_put16(icmp + 2, (uint16_t)~test_naive_fold(test_naive_sum(
-				     test_pseudo_sum(out, MPS_IPPROTO_ICMPV6, ilen), icmp, ilen)));
+				 test_pseudo_sum(out, MPS_IPPROTO_ICMPV6, ilen), icmp, ilen)));
 	return 40 + ilen;
 }
 
@@ -224,10 +223,10 @@ static void test_pkt_roundtrip_ipv4_two_odd_iovs(void)
 	CU_ASSERT_EQUAL(test_get16(buf + 4), 0);
 	CU_ASSERT_EQUAL(test_get16(buf + 6), 0x4000);
 	CU_ASSERT_EQUAL(test_naive_csum(buf, 20), 0);
-	CU_ASSERT_EQUAL(test_naive_fold(test_naive_sum(
-				test_pseudo_sum(buf, MPS_IPPROTO_TCP, (size_t)n - 20),
-				buf + 20, (size_t)n - 20)),
-			0xffff);
+	CU_ASSERT_EQUAL(
+	    test_naive_fold(test_naive_sum(test_pseudo_sum(buf, MPS_IPPROTO_TCP, (size_t)n - 20),
+					   buf + 20, (size_t)n - 20)),
+	    0xffff);
 }
 
 static void test_pkt_roundtrip_ipv6_two_odd_iovs(void)
@@ -243,10 +242,10 @@ static void test_pkt_roundtrip_ipv6_two_odd_iovs(void)
 	test_check_roundtrip(&p, MPS_AF_INET6);
 	CU_ASSERT_EQUAL(memcmp(p.src.ip, test_ip6_a, 16), 0);
 	CU_ASSERT_EQUAL(memcmp(p.dst.ip, test_ip6_b, 16), 0);
-	CU_ASSERT_EQUAL(test_naive_fold(test_naive_sum(
-				test_pseudo_sum(buf, MPS_IPPROTO_TCP, (size_t)n - 40),
-				buf + 40, (size_t)n - 40)),
-			0xffff);
+	CU_ASSERT_EQUAL(
+	    test_naive_fold(test_naive_sum(test_pseudo_sum(buf, MPS_IPPROTO_TCP, (size_t)n - 40),
+					   buf + 40, (size_t)n - 40)),
+	    0xffff);
 }
 
 static void test_pkt_build_ttl_and_empty_payload(void)
@@ -281,11 +280,10 @@ static void test_pkt_hdr_len(void)
  * MSS 1460, SACK_PERM, TS 12345/0, NOP, WS 7; id 0, DF, TTL 64.  Checksums
  * 0x24ba (IP) and 0x663d (TCP) computed outside this code base. */
 static const uint8_t test_known_syn[60] = {
-	0x45, 0x00, 0x00, 0x3c, 0x00, 0x00, 0x40, 0x00, 0x40, 0x06, 0x24, 0xba,
-	0x0a, 0x00, 0x01, 0x01, 0x0a, 0x00, 0x01, 0x02, 0x9c, 0x40, 0x00, 0x50,
-	0x01, 0x02, 0x03, 0x04, 0x00, 0x00, 0x00, 0x00, 0xa0, 0x02, 0xfa, 0xf0,
-	0x66, 0x3d, 0x00, 0x00, 0x02, 0x04, 0x05, 0xb4, 0x04, 0x02, 0x08, 0x0a,
-	0x00, 0x00, 0x30, 0x39, 0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x07,
+    0x45, 0x00, 0x00, 0x3c, 0x00, 0x00, 0x40, 0x00, 0x40, 0x06, 0x24, 0xba, 0x0a, 0x00, 0x01,
+    0x01, 0x0a, 0x00, 0x01, 0x02, 0x9c, 0x40, 0x00, 0x50, 0x01, 0x02, 0x03, 0x04, 0x00, 0x00,
+    0x00, 0x00, 0xa0, 0x02, 0xfa, 0xf0, 0x66, 0x3d, 0x00, 0x00, 0x02, 0x04, 0x05, 0xb4, 0x04,
+    0x02, 0x08, 0x0a, 0x00, 0x00, 0x30, 0x39, 0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x07,
 };
 
 static void test_pkt_known_syn_checksums(void)
@@ -323,13 +321,13 @@ static void test_pkt_known_syn_built_identically(void)
 	uint8_t buf[80];
 	mps_addr a, b;
 	mps_tcp_out o = {
-		.src = &a,
-		.dst = &b,
-		.seq = 0x01020304,
-		.flags = MPS_TH_SYN,
-		.window = 64240,
-		.opts = test_known_syn + 40,
-		.optlen = 20,
+	    .src = &a,
+	    .dst = &b,
+	    .seq = 0x01020304,
+	    .flags = MPS_TH_SYN,
+	    .window = 64240,
+	    .opts = test_known_syn + 40,
+	    .optlen = 20,
 	};
 
 	mps_addr_set_v4(&a, test_ip4_a, 40000);
@@ -400,8 +398,7 @@ static void test_pkt_corrupt_ip4_header_checksum(void)
 
 	buf[8] = 63; /* TTL, not in any TCP checksum */
 	CU_ASSERT_EQUAL(mps_pkt_parse(&p, buf, (size_t)n, 0), MPS_ERR_CHECKSUM);
-	CU_ASSERT_EQUAL(mps_pkt_parse(&p, buf, (size_t)n, MPS_PKT_NO_CSUM_CHECK),
-			MPS_ERR_CHECKSUM);
+	CU_ASSERT_EQUAL(mps_pkt_parse(&p, buf, (size_t)n, MPS_PKT_NO_CSUM_CHECK), MPS_ERR_CHECKSUM);
 	test_fix_ip4(buf);
 	CU_ASSERT_EQUAL(mps_pkt_parse(&p, buf, (size_t)n, 0), 0);
 	CU_ASSERT_EQUAL(p.ttl, 63);
@@ -507,7 +504,7 @@ static int test_insert_ext6(uint8_t *buf, int n, uint8_t ext, uint8_t b2, uint8_
 	memmove(buf + 48, buf + 40, (size_t)n - 40);
 	memset(buf + 40, 0, 8);
 	buf[40] = buf[6]; /* its next header: what followed the IPv6 header */
-	buf[41] = 0;      /* (0 + 1) * 8 bytes */
+	buf[41] = 0;	  /* (0 + 1) * 8 bytes */
 	buf[42] = b2;
 	buf[43] = b3;
 	buf[6] = ext;
@@ -744,9 +741,9 @@ static void test_pkt_partial_checksum_completes_to_full(void)
 		n = test_build(full, sizeof(full), fam, 0);
 		CU_ASSERT_EQUAL(test_build(part, sizeof(part), fam, MPS_PKT_PARTIAL_CSUM), n);
 		/* The field holds the folded pseudo-header sum, not complemented. */
-		CU_ASSERT_EQUAL(test_get16(part + hl + 16),
-				test_naive_fold(test_pseudo_sum(part, MPS_IPPROTO_TCP,
-								(size_t)n - hl)));
+		CU_ASSERT_EQUAL(
+		    test_get16(part + hl + 16),
+		    test_naive_fold(test_pseudo_sum(part, MPS_IPPROTO_TCP, (size_t)n - hl)));
 		/* What the device does: sum from csum_start, store the complement. */
 		test_put16(part + hl + 16, test_naive_csum(part + hl, (size_t)n - hl));
 		CU_ASSERT_EQUAL(memcmp(part, full, (size_t)n), 0);
@@ -817,8 +814,8 @@ static void test_pkt_dss_csum_known_vector(void)
 {
 	/* DSN 0x0102030405060708, ssn 1, dll 5, "hello": 0xac13, computed
 	 * outside this code base; cross-checked with the naive loop here. */
-	static const uint8_t ph[16 + 5] = {1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 1,
-					   0, 5, 0, 0, 'h', 'e', 'l', 'l', 'o'};
+	static const uint8_t ph[16 + 5] = {1, 2, 3, 4, 5, 6,   7,   8,	 0,   0,  0,
+					   1, 0, 5, 0, 0, 'h', 'e', 'l', 'l', 'o'};
 	mps_iov iov = {(const uint8_t *)"hello", 5};
 	mps_iov split[3] = {{(const uint8_t *)"Hel", 3},
 			    {(const uint8_t *)"lo, wo", 6},
@@ -834,35 +831,35 @@ static void test_pkt_dss_csum_known_vector(void)
 }
 
 static CU_TestInfo tests_pkt[] = {
-	{"roundtrip_ipv4_two_odd_iovs", test_pkt_roundtrip_ipv4_two_odd_iovs},
-	{"roundtrip_ipv6_two_odd_iovs", test_pkt_roundtrip_ipv6_two_odd_iovs},
-	{"build_ttl_and_empty_payload", test_pkt_build_ttl_and_empty_payload},
-	{"hdr_len", test_pkt_hdr_len},
-	{"known_syn_checksums", test_pkt_known_syn_checksums},
-	{"known_syn_parses", test_pkt_known_syn_parses},
-	{"known_syn_built_identically", test_pkt_known_syn_built_identically},
-	{"csum_pieces_match_naive", test_pkt_csum_pieces_match_naive},
-	{"corrupt_tcp_checksum", test_pkt_corrupt_tcp_checksum},
-	{"corrupt_ip4_header_checksum", test_pkt_corrupt_ip4_header_checksum},
-	{"truncated_every_length", test_pkt_truncated_every_length},
-	{"trailing_bytes_ignored", test_pkt_trailing_bytes_ignored},
-	{"bad_headers_malformed", test_pkt_bad_headers_malformed},
-	{"ipv4_fragment_refused", test_pkt_ipv4_fragment_refused},
-	{"ipv6_hop_by_hop_skipped", test_pkt_ipv6_hop_by_hop_skipped},
-	{"ipv6_ext_chain", test_pkt_ipv6_ext_chain},
-	{"ipv6_ext_truncated_payload_length", test_pkt_ipv6_ext_truncated_payload_length},
-	{"icmp6_quoting_ext_headers", test_pkt_icmp6_quoting_ext_headers},
-	{"icmp4_port_unreachable", test_pkt_icmp4_port_unreachable},
-	{"icmp4_frag_needed_mtu", test_pkt_icmp4_frag_needed_mtu},
-	{"icmp4_quote_too_short", test_pkt_icmp4_quote_too_short},
-	{"icmp4_not_error_or_not_tcp", test_pkt_icmp4_not_error_or_not_tcp},
-	{"icmp6_port_unreachable", test_pkt_icmp6_port_unreachable},
-	{"icmp6_packet_too_big", test_pkt_icmp6_packet_too_big},
-	{"partial_checksum_completes_to_full", test_pkt_partial_checksum_completes_to_full},
-	{"build_nobuf_and_inval", test_pkt_build_nobuf_and_inval},
-	{"build_too_long_inval", test_pkt_build_too_long_inval},
-	{"dss_csum_known_vector", test_pkt_dss_csum_known_vector},
-	CU_TEST_INFO_NULL,
+    {"roundtrip_ipv4_two_odd_iovs", test_pkt_roundtrip_ipv4_two_odd_iovs},
+    {"roundtrip_ipv6_two_odd_iovs", test_pkt_roundtrip_ipv6_two_odd_iovs},
+    {"build_ttl_and_empty_payload", test_pkt_build_ttl_and_empty_payload},
+    {"hdr_len", test_pkt_hdr_len},
+    {"known_syn_checksums", test_pkt_known_syn_checksums},
+    {"known_syn_parses", test_pkt_known_syn_parses},
+    {"known_syn_built_identically", test_pkt_known_syn_built_identically},
+    {"csum_pieces_match_naive", test_pkt_csum_pieces_match_naive},
+    {"corrupt_tcp_checksum", test_pkt_corrupt_tcp_checksum},
+    {"corrupt_ip4_header_checksum", test_pkt_corrupt_ip4_header_checksum},
+    {"truncated_every_length", test_pkt_truncated_every_length},
+    {"trailing_bytes_ignored", test_pkt_trailing_bytes_ignored},
+    {"bad_headers_malformed", test_pkt_bad_headers_malformed},
+    {"ipv4_fragment_refused", test_pkt_ipv4_fragment_refused},
+    {"ipv6_hop_by_hop_skipped", test_pkt_ipv6_hop_by_hop_skipped},
+    {"ipv6_ext_chain", test_pkt_ipv6_ext_chain},
+    {"ipv6_ext_truncated_payload_length", test_pkt_ipv6_ext_truncated_payload_length},
+    {"icmp6_quoting_ext_headers", test_pkt_icmp6_quoting_ext_headers},
+    {"icmp4_port_unreachable", test_pkt_icmp4_port_unreachable},
+    {"icmp4_frag_needed_mtu", test_pkt_icmp4_frag_needed_mtu},
+    {"icmp4_quote_too_short", test_pkt_icmp4_quote_too_short},
+    {"icmp4_not_error_or_not_tcp", test_pkt_icmp4_not_error_or_not_tcp},
+    {"icmp6_port_unreachable", test_pkt_icmp6_port_unreachable},
+    {"icmp6_packet_too_big", test_pkt_icmp6_packet_too_big},
+    {"partial_checksum_completes_to_full", test_pkt_partial_checksum_completes_to_full},
+    {"build_nobuf_and_inval", test_pkt_build_nobuf_and_inval},
+    {"build_too_long_inval", test_pkt_build_too_long_inval},
+    {"dss_csum_known_vector", test_pkt_dss_csum_known_vector},
+    CU_TEST_INFO_NULL,
 };
 
 UNIT_SUITE(pkt, tests_pkt);

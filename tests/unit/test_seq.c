@@ -66,12 +66,9 @@ static void test_seq_expand32_big_jumps(void)
 	uint64_t ref = 0x123456789abcdef0ull;
 
 	/* Up to 2^31 - 1 forwards and 2^31 backwards. */
-	CU_ASSERT_EQUAL(mps_seq_expand32(ref, (uint32_t)ref + 0x7fffffffu),
-			ref + 0x7fffffffu);
-	CU_ASSERT_EQUAL(mps_seq_expand32(ref, (uint32_t)ref - 0x7fffffffu),
-			ref - 0x7fffffffu);
-	CU_ASSERT_EQUAL(mps_seq_expand32(ref, (uint32_t)ref + 0x80000000u),
-			ref - 0x80000000u);
+	CU_ASSERT_EQUAL(mps_seq_expand32(ref, (uint32_t)ref + 0x7fffffffu), ref + 0x7fffffffu);
+	CU_ASSERT_EQUAL(mps_seq_expand32(ref, (uint32_t)ref - 0x7fffffffu), ref - 0x7fffffffu);
+	CU_ASSERT_EQUAL(mps_seq_expand32(ref, (uint32_t)ref + 0x80000000u), ref - 0x80000000u);
 	/* Every result has v as its low bits and lies within 2^31 of ref. */
 	for (uint64_t d = 0; d < 0x100000000ull; d += 0x01234567ull) {
 		uint32_t v = (uint32_t)(ref + d);
@@ -92,14 +89,14 @@ static void test_seq_min_max64(void)
 }
 
 static CU_TestInfo tests_seq[] = {
-	{"compare_plain", test_seq_compare_plain},
-	{"compare_across_wrap", test_seq_compare_across_wrap},
-	{"expand32_same_epoch", test_seq_expand32_same_epoch},
-	{"expand32_near_zero", test_seq_expand32_near_zero},
-	{"expand32_near_2_32", test_seq_expand32_near_2_32},
-	{"expand32_big_jumps", test_seq_expand32_big_jumps},
-	{"min_max64", test_seq_min_max64},
-	CU_TEST_INFO_NULL,
+    {"compare_plain", test_seq_compare_plain},
+    {"compare_across_wrap", test_seq_compare_across_wrap},
+    {"expand32_same_epoch", test_seq_expand32_same_epoch},
+    {"expand32_near_zero", test_seq_expand32_near_zero},
+    {"expand32_near_2_32", test_seq_expand32_near_2_32},
+    {"expand32_big_jumps", test_seq_expand32_big_jumps},
+    {"min_max64", test_seq_min_max64},
+    CU_TEST_INFO_NULL,
 };
 
 UNIT_SUITE(seq, tests_seq);
