@@ -86,6 +86,11 @@ void mps_stack_free(mps_stack *s);
  * Returns the local address id (>= 0), MPS_ERR_EXIST or MPS_ERR_NOMEM. */
 int mps_stack_add_addr(mps_stack *s, const mps_addr *a);
 
+/* mps_stack_add_announce adds an address (and port, 0 = the connection's)
+ * that server-side connections announce to MPTCP peers with ADD_ADDR.
+ * Returns 0, MPS_ERR_NOMEM (list full) or MPS_ERR_INVAL. */
+int mps_stack_add_announce(mps_stack *s, const mps_addr *a);
+
 /* mps_stack_input hands one IP packet to the stack.  Returns 0 when the
  * packet was used, or the reason it was dropped (MPS_ERR_MALFORMED,
  * MPS_ERR_CHECKSUM, MPS_ERR_NOTCONN, MPS_ERR_AUTH, ...); drops are counted

@@ -1,0 +1,375 @@
+/*
+ * core.h - internal structures of the stack: stack, MPTCP connection, TCP
+ * subflow.  Not part of the public API (mps.h); shared by stack.c, conn.c,
+ * sf.c, pm.c, sched.c, cc.c and the unit tests that drive them.
+ *
+ * Sequence numbers: inside the stack every TCP sequence number is a 64-bit
+ * value relative to the subflow's initial sequence number (0 = the SYN, 1 =
+ * the first data byte), so comparisons never wrap.  The 32-bit wire value is
+ * iss + rel (send side) or irs + rel (receive side); received 32-bit values
+ * are expanded against the current position with mps_seq_expand32().  This is
+ * also exactly the "relative subflow sequence number" of a DSS mapping
+ * (RFC 8684 §3.3.1).  Data sequence numbers (DSN) are plain 64-bit values.
+ *
+ * Ownership: the stack owns connections (mps_stack.conns) and each
+ * connection owns its subflows (mps_conn.sfs).  A subflow is also linked in
+ * the stack's 4-tuple hash table while it has a 4-tuple.
+ */
+#ifndef MPS_CORE_H
+#define MPS_CORE_H
+
+#include "mps.h"
+#include "cc.h"
+#include "crypto.h"
+#include "opt.h"
+#include "pkt.h"
+#include "ranges.h"
+#include "rob.h"
+#include "sbuf.h"
+#include "seq.h"
+
+typedef struct mps_sf mps_sf;
+
+enum sf_state {
+	SF_CLOSED,
+	SF_SYN_SENT,
+	SF_SYN_RCVD,
+	SF_ESTABLISHED,
+	SF_FIN_WAIT_1,
+	SF_FIN_WAIT_2,
+	SF_CLOSING,
+	SF_TIME_WAIT,
+	SF_CLOSE_WAIT,
+	SF_LAST_ACK,
+};
+
+/* A send-side mapping: subflow bytes [ssn, ssn+len) carry DSN [dsn, dsn+len).
+ * A DATA_FIN alone is a mapping with len 0 and fin set (it is sent with the
+ * "no data" form: subflow sequence 0, data-level length 1, RFC 8684 §3.3.3). */
+typedef struct sf_map {
+	uint64_t ssn;
+	uint64_t dsn;
+	uint32_t len;
+} sf_map;
+
+#define SF_RX_MAPS 8
+
+/* Timers of a subflow, named after the event that fires them. */
+enum sf_timer {
+	SF_TIMER_RTO,       /* retransmission timeout, RFC 6298 */
+	SF_TIMER_DELACK,    /* delayed ACK, RFC 9293 §3.8.6.3 */
+	SF_TIMER_JOIN_ACK,  /* MP_JOIN third ACK not yet acknowledged, RFC 8684 §3.2 */
+	SF_TIMER_TIME_WAIT, /* 2*MSL */
+	SF_TIMER_COUNT,
+};
+
+struct mps_sf {
+	mps_conn *conn;
+	mps_sf *next;      /* in conn->sfs */
+	mps_sf *hnext;     /* in the stack's 4-tuple hash chain */
+	bool hashed;
+
+	mps_addr local, remote;
+	enum sf_state state;
+	uint8_t local_id, remote_id;
+	bool is_initial;   /* the MP_CAPABLE subflow */
+	bool is_join;      /* opened or accepted with MP_JOIN */
+	bool backup;       /* our priority for sending on it */
+	bool peer_backup;  /* the peer asked us to use it only as a backup */
+	bool join_confirmed; /* join initiator: third ACK acknowledged */
+	bool dead;         /* given up: no new data, outstanding reinjected */
+	bool prio_pending; /* send MP_PRIO with our backup flag */
+	bool reset_sent;
+	int close_err;
+
+	/* send side (relative sequence numbers, see the top of this file) */
+	uint32_t iss;
+	uint64_t snd_una, snd_nxt, snd_max, snd_end;
+	uint64_t snd_wl1, snd_wl2; /* segment seq/ack of the last window update */
+	uint64_t snd_wnd;          /* peer's receive window, scaled, bytes */
+	uint64_t max_snd_wnd;
+	bool fin_queued;           /* a FIN follows snd_end */
+	bool fin_sent;
+	uint16_t peer_mss;         /* from the peer's SYN; 536 if absent */
+	uint16_t mss;              /* payload bytes per segment without options */
+	uint8_t snd_wscale;        /* shift to apply to the peer's window field */
+	uint8_t rcv_wscale;        /* shift the peer applies to our window field */
+	bool ws_ok, ts_ok, sack_ok;
+	sf_map *maps;              /* ring of send mappings covering [snd_una, snd_end) */
+	size_t maps_head, maps_n, maps_cap;
+
+	/* loss recovery and congestion control */
+	uint32_t cwnd, ssthresh;   /* bytes */
+	uint32_t dupacks;
+	bool in_recovery;
+	uint64_t recover;          /* NewReno "recover", RFC 6582 */
+	const mps_cc_ops *cc;
+	uint64_t cc_state[8];      /* private state of the cc algorithm */
+	uint64_t srtt, rttvar, rto; /* ns */
+	bool rtt_valid;
+	uint64_t rtt_seq;          /* Karn: timed segment, when timestamps are off */
+	uint64_t rtt_time;
+	bool rtt_timing;
+	uint32_t backoff;          /* consecutive RTOs */
+
+	/* receive side */
+	uint32_t irs;
+	uint64_t rcv_nxt;
+	uint64_t rcv_adv;          /* right edge of the window we advertised */
+	mps_ranges rcv_ooo;        /* out-of-order ranges above rcv_nxt */
+	sf_map rx_maps[SF_RX_MAPS];/* recently seen DSS mappings */
+	size_t rx_maps_next;
+	bool fin_received;
+	uint64_t fin_seq;          /* relative seq of the peer's FIN */
+	uint32_t ts_recent;
+	uint32_t unacked_segs;     /* full segments received since our last ACK */
+	bool ack_now;
+
+	/* MPTCP per subflow */
+	uint32_t local_nonce, remote_nonce;
+	uint64_t expected_hmac64;  /* join initiator: the SYN-ACK HMAC we expect */
+	bool mpc_ack_pending;      /* client: keep MP_CAPABLE on data until DATA_ACK */
+	bool rx_seen_dss;          /* a DSS arrived on this subflow */
+
+	uint64_t timers[SF_TIMER_COUNT];
+
+	/* statistics */
+	uint64_t bytes_sent, bytes_retrans, bytes_acked, bytes_received;
+	uint32_t rto_count;
+};
+
+/* A remote address learned from ADD_ADDR, or given with --join. */
+typedef struct conn_raddr {
+	mps_addr addr;   /* port 0 = the connection's port */
+	uint8_t id;
+	bool from_peer;  /* announced by ADD_ADDR (else a local --join target) */
+	bool tried;
+	bool removed;
+} conn_raddr;
+
+/* An address we announce with ADD_ADDR until echoed (RFC 8684 §3.4.1). */
+typedef struct conn_announce {
+	mps_addr addr;
+	uint8_t id;
+	bool echoed;
+	uint64_t next_send;
+	uint8_t tries;
+} conn_announce;
+
+#define CONN_MAX_RADDR 8
+#define CONN_MAX_ANNOUNCE 8
+#define CONN_MAX_SUBFLOWS 8
+#define CONN_MAX_ECHO 4
+
+enum conn_state {
+	CONN_SYN,         /* handshake under way on the initial subflow */
+	CONN_ESTABLISHED,
+	CONN_CLOSING,     /* DATA_FIN exchange under way */
+	CONN_CLOSED,
+};
+
+enum conn_timer {
+	CONN_TIMER_RETRANS,  /* data-level retransmission (reinjection) */
+	CONN_TIMER_ANNOUNCE, /* ADD_ADDR retransmission */
+	CONN_TIMER_LINGER,   /* released but the peer never finishes */
+	CONN_TIMER_COUNT,
+};
+
+struct mps_conn {
+	mps_stack *stack;
+	mps_conn *next, *prev; /* in stack->conns */
+	mps_conn *tnext;       /* in the token hash chain */
+	bool token_hashed;
+	void *user;
+	bool released;         /* the application called mps_conn_close */
+	bool closed_reported;
+	int err;               /* why it ended */
+	enum conn_state state;
+
+	bool is_server;
+	bool mptcp;            /* MP_CAPABLE negotiated */
+	bool fallback;         /* plain TCP on the initial subflow */
+	bool csum;             /* DSS checksums in use */
+	bool keys_known;       /* both keys known */
+	bool fully_established;/* we know the peer has our key */
+	uint64_t local_key, remote_key;
+	uint32_t local_token, remote_token;
+	uint64_t local_idsn, remote_idsn;
+
+	mps_sf *sfs;
+	size_t nsf;
+	uint8_t next_local_id;
+	mps_addr remote0;      /* the server address of the initial subflow */
+
+	/* send side, data level */
+	mps_sbuf snd;
+	uint64_t snd_una;      /* DATA_ACK received */
+	uint64_t snd_nxt;      /* next new DSN to schedule */
+	uint64_t snd_wnd_end;  /* data_ack + peer window: DSN not to go beyond */
+	bool shut_wr;          /* the application shut down its direction */
+	bool fin_sent_dsn;     /* DATA_FIN has been mapped */
+	uint64_t fin_dsn;      /* DSN of our DATA_FIN */
+	bool fin_acked;
+	uint64_t retrans_una;  /* snd_una when the retrans timer was armed */
+
+	/* receive side, data level */
+	mps_rob rcv;
+	bool rcv_fin;          /* DATA_FIN received (fin at rcv_fin_dsn) */
+	uint64_t rcv_fin_dsn;
+	bool eof_delivered;
+	bool data_ack_pending;
+	uint64_t fb_dsn0;      /* fallback: DSN of subflow relative seq 1 */
+	uint64_t fb_ssn0;
+
+	/* path manager */
+	conn_raddr raddr[CONN_MAX_RADDR];
+	size_t nraddr;
+	conn_announce ann[CONN_MAX_ANNOUNCE];
+	size_t nann;
+	conn_raddr echo[CONN_MAX_ECHO]; /* ADD_ADDR echoes to send */
+	size_t necho;
+	uint8_t rm_pending[MPS_RM_ADDR_MAX];
+	size_t nrm_pending;
+	bool fastclose_pending;
+
+	uint64_t timers[CONN_TIMER_COUNT];
+
+	uint64_t bytes_sent, bytes_received, bytes_delivered;
+	uint64_t data_ack_sent;
+};
+
+#define STACK_MAX_ADDRS 16
+#define STACK_MAX_LISTEN 16
+#define STACK_HASH_BITS 12
+
+struct mps_stack {
+	mps_config cfg;
+	mps_addr addrs[STACK_MAX_ADDRS];
+	size_t naddrs;
+	mps_addr listen[STACK_MAX_LISTEN];
+	size_t nlisten;
+	mps_addr announce[STACK_MAX_ADDRS];
+	size_t nannounce;
+	mps_conn *conns;
+	size_t nconns;
+	mps_sf *sf_hash[1u << STACK_HASH_BITS];
+	mps_conn *tok_hash[1u << STACK_HASH_BITS];
+	uint32_t hash_seed;
+	uint64_t now;
+	uint32_t ts_offset;
+	uint8_t *obuf;          /* scratch for building output packets */
+	size_t obuf_cap;
+	bool reap_needed;       /* something closed: free it at the end of the call */
+	mps_stack_stats st;
+};
+
+/* --- stack.c ------------------------------------------------------------ */
+void stack_random(mps_stack *s, void *buf, size_t len);
+void stack_output(mps_stack *s, const uint8_t *pkt, size_t len);
+void stack_event(mps_stack *s, mps_conn *c, enum mps_event ev, int err);
+void stack_sf_hash_add(mps_stack *s, mps_sf *sf);
+void stack_sf_hash_del(mps_stack *s, mps_sf *sf);
+mps_conn *stack_conn_by_token(mps_stack *s, uint32_t token);
+void stack_token_add(mps_stack *s, mps_conn *c);
+void stack_token_del(mps_stack *s, mps_conn *c);
+bool stack_owns_ip(const mps_stack *s, const mps_addr *a);
+int stack_addr_id(const mps_stack *s, const mps_addr *a);
+/* The address id we use for a local address on connection c (0 for the
+ * initial subflow's address, RFC 8684 §3.4). */
+int stack_local_id(const mps_stack *s, const mps_conn *c, const mps_addr *a);
+/* The ADD_ADDR id of announce entry i. */
+uint8_t stack_announce_id(const mps_stack *s, size_t i);
+/* A free ephemeral port for local -> remote, or 0. */
+uint16_t stack_pick_port(mps_stack *s, const mps_addr *local, const mps_addr *remote);
+/* Free what was closed during the current call (deferred so no call chain
+ * ever holds a freed subflow or connection). */
+void stack_reap(mps_stack *s);
+/* Send a RST answering an unacceptable segment (RFC 9293 §3.10.7.1). */
+void stack_send_rst_for(mps_stack *s, const mps_pkt *p);
+uint32_t stack_ts_now(const mps_stack *s, uint64_t now);
+
+/* --- sf.c: TCP subflow (RFC 9293, 6298, 7323, 5961, 6582) ------------------ */
+mps_sf *sf_new(mps_conn *c, const mps_addr *local, const mps_addr *remote);
+void sf_free(mps_sf *sf);
+/* Active open: sends the SYN. */
+int sf_connect(mps_sf *sf, uint64_t now);
+/* Passive open from a SYN that the connection layer accepted. */
+int sf_accept_syn(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint64_t now);
+void sf_input(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint64_t now);
+/* Queue DSN [dsn, dsn+len) for sending on this subflow. */
+int sf_queue_map(mps_sf *sf, uint64_t dsn, uint32_t len);
+/* Send what the windows allow; then an ACK if one is due. */
+void sf_output(mps_sf *sf, uint64_t now);
+void sf_send_ack(mps_sf *sf, uint64_t now);
+void sf_send_rst(mps_sf *sf, uint64_t now, uint8_t reason);
+void sf_close(mps_sf *sf, uint64_t now);   /* orderly FIN */
+void sf_handle_timers(mps_sf *sf, uint64_t now);
+uint64_t sf_next_expiry(const mps_sf *sf);
+bool sf_can_send_data(const mps_sf *sf);
+uint32_t sf_cwnd_room(const mps_sf *sf);
+uint32_t sf_seg_payload(const mps_sf *sf);
+uint64_t sf_bytes_in_flight(const mps_sf *sf);
+const char *sf_state_name(enum sf_state st);
+/* The advertised window, unscaled bytes. */
+uint64_t sf_rcv_window(const mps_sf *sf);
+void sf_join_ack_sent(mps_sf *sf, uint64_t now);
+/* Close at once without a packet (the connection is torn down). */
+void sf_kill(mps_sf *sf, int err, uint64_t now);
+
+/* --- conn.c: MPTCP connection (RFC 8684) ------------------------------------ */
+mps_conn *conn_new(mps_stack *s, bool is_server);
+void conn_free(mps_conn *c);
+/* Listener: a SYN arrived on a listening address. */
+void conn_listen_syn(mps_stack *s, const mps_pkt *p, const mps_opts *o, uint64_t now);
+/* sf.c asks what MPTCP options to put on a segment it is building. */
+typedef struct sf_seg {
+	uint8_t flags;     /* MPS_TH_* */
+	uint64_t seq;      /* relative */
+	uint32_t len;      /* payload */
+	const sf_map *map; /* mapping the payload belongs to, or NULL */
+	bool rexmit;
+} sf_seg;
+void conn_sf_options(mps_conn *c, mps_sf *sf, const sf_seg *seg, mps_opts *o, int room);
+/* sf.c reports: the SYN-ACK (client side) arrived with these options.
+ * Returns 0 to go on, or an error to reset the subflow. */
+int conn_sf_synack(mps_conn *c, mps_sf *sf, const mps_opts *o, uint64_t now);
+/* sf.c reports: handshake done (ESTABLISHED reached), with the options of
+ * the segment that completed it (server side: the third ACK). */
+int conn_sf_established(mps_conn *c, mps_sf *sf, const mps_opts *o, uint64_t now);
+/* sf.c reports MPTCP options of an acceptable segment in a synchronised state. */
+void conn_sf_rx_options(mps_conn *c, mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint64_t now);
+/* sf.c hands in payload at relative seq; returns the number of bytes of the
+ * prefix it accepted (so the subflow may acknowledge them). */
+size_t conn_sf_rx_data(mps_conn *c, mps_sf *sf, uint64_t seq, const uint8_t *data, size_t len,
+		       const mps_opts *o, uint64_t now);
+/* sf.c reports progress / problems. */
+void conn_sf_acked(mps_conn *c, mps_sf *sf, uint64_t now);
+void conn_sf_fin(mps_conn *c, mps_sf *sf, uint64_t now);
+void conn_sf_closed(mps_conn *c, mps_sf *sf, int err, uint64_t now);
+void conn_sf_rto(mps_conn *c, mps_sf *sf, uint64_t now);
+/* The receive window to advertise (connection level, RFC 8684 §3.3.4). */
+uint64_t conn_rcv_space(const mps_conn *c);
+int conn_sf_peek(mps_conn *c, uint64_t dsn, size_t len, mps_iov iov[2]);
+void conn_push(mps_conn *c, uint64_t now);
+void conn_handle_timers(mps_conn *c, uint64_t now);
+uint64_t conn_next_expiry(const mps_conn *c);
+bool conn_reapable(const mps_conn *c);
+void conn_reap_subflows(mps_conn *c);
+
+/* --- pm.c: path manager --------------------------------------------------- */
+void pm_conn_established(mps_conn *c, uint64_t now);
+void pm_add_remote(mps_conn *c, const mps_addr *a, uint8_t id, bool from_peer, uint64_t now);
+void pm_open_subflows(mps_conn *c, uint64_t now);
+void pm_remove_remote(mps_conn *c, uint8_t id, uint64_t now);
+
+/* --- sched.c: which subflow sends the next data ---------------------------- */
+typedef struct mps_sched_ops {
+	const char *name;
+	/* The subflow that should carry new data now, or NULL. */
+	mps_sf *(*pick)(mps_conn *c);
+	/* A subflow other than except to take reinjected data, or NULL. */
+	mps_sf *(*pick_any)(mps_conn *c, const mps_sf *except);
+} mps_sched_ops;
+extern const mps_sched_ops mps_sched_default;
+
+#endif

@@ -1,0 +1,1072 @@
+/*
+ * sf.c - one TCP subflow: the RFC 9293 state machine with RFC 7323 window
+ * scaling and timestamps, SACK-permitted and SACK blocks to the peer
+ * (RFC 2018), the retransmission timer of RFC 6298, fast retransmit and
+ * NewReno recovery (RFC 5681, RFC 6582), and the RST/SYN/ACK checks of
+ * RFC 5961.  Everything MPTCP is asked of conn.c through the conn_sf_*
+ * hooks, so this file knows TCP only.
+ *
+ * Input:  stack_input() -> sf_input() -> sf_input_syn_sent() | sf_input_sync()
+ *         -> sf_process_ack() -> conn_sf_rx_options() -> sf_process_data()
+ *         -> conn_sf_rx_data() -> (application: MPS_EV_READABLE)
+ * Output: conn_push() -> sf_queue_map() -> sf_output() -> sf_xmit()
+ *         -> conn_sf_options() -> mps_opt_write() -> mps_pkt_build_tcp()
+ *         -> stack_output() -> (driver: the output callback)
+ * Timers: stack -> conn_handle_timers() -> sf_handle_timers() -> sf_on_rto()
+ *
+ * All sequence numbers here are 64-bit and relative (see core.h).
+ */
+#include "core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SF_RTO_INIT (1000 * MPS_NS_PER_MS)   /* RFC 6298 §2.1 */
+#define SF_RTO_MIN (200 * MPS_NS_PER_MS)     /* as Linux; RFC 6298 says 1 s */
+#define SF_RTO_MAX (60000 * MPS_NS_PER_MS)   /* RFC 6298 §2.5 */
+#define SF_DELACK (20 * MPS_NS_PER_MS)       /* RFC 9293 §3.8.6.3: < 500 ms */
+#define SF_TIME_WAIT_NS (2000 * MPS_NS_PER_MS)  /* short 2*MSL: ports are random */
+#define SF_SYN_RETRIES 6
+#define SF_JOIN_SYN_RETRIES 3
+#define SF_DATA_RETRIES 12
+#define SF_OOO_RANGES 32
+#define SF_MAX_MAP 65535 /* data-level length is 16 bits (RFC 8684 §3.3.1) */
+
+static const char *const sf_state_names[] = {
+	[SF_CLOSED] = "CLOSED",
+	[SF_SYN_SENT] = "SYN_SENT",
+	[SF_SYN_RCVD] = "SYN_RCVD",
+	[SF_ESTABLISHED] = "ESTABLISHED",
+	[SF_FIN_WAIT_1] = "FIN_WAIT_1",
+	[SF_FIN_WAIT_2] = "FIN_WAIT_2",
+	[SF_CLOSING] = "CLOSING",
+	[SF_TIME_WAIT] = "TIME_WAIT",
+	[SF_CLOSE_WAIT] = "CLOSE_WAIT",
+	[SF_LAST_ACK] = "LAST_ACK",
+};
+
+const char *sf_state_name(enum sf_state st)
+{
+	return sf_state_names[st];
+}
+
+static uint32_t sf_wire_seq(const mps_sf *sf, uint64_t rel)
+{
+	return sf->iss + (uint32_t)rel;
+}
+
+static uint32_t sf_wire_ack(const mps_sf *sf)
+{
+	return sf->irs + (uint32_t)sf->rcv_nxt;
+}
+
+static uint16_t sf_local_mss(const mps_sf *sf)
+{
+	uint16_t mtu = sf->conn->stack->cfg.mtu;
+
+	return (uint16_t)(mtu - mps_pkt_hdr_len(sf->local.family) - 20);
+}
+
+/* The window scale we offer: enough for the connection receive buffer. */
+static uint8_t sf_pick_wscale(uint32_t rcvbuf)
+{
+	uint8_t ws = 0;
+
+	while (ws < 14 && (65535u << ws) < rcvbuf)
+		ws++;
+	return ws;
+}
+
+mps_sf *sf_new(mps_conn *c, const mps_addr *local, const mps_addr *remote)
+{
+	mps_stack *s = c->stack;
+	mps_sf *sf = calloc(1, sizeof(*sf));
+	size_t i;
+
+	if (sf == NULL)
+		return NULL;
+	if (mps_ranges_init(&sf->rcv_ooo, SF_OOO_RANGES) != 0) {
+		free(sf);
+		return NULL;
+	}
+	sf->maps_cap = 16;
+	sf->maps = calloc(sf->maps_cap, sizeof(*sf->maps));
+	if (sf->maps == NULL) {
+		mps_ranges_free(&sf->rcv_ooo);
+		free(sf);
+		return NULL;
+	}
+	sf->conn = c;
+	sf->local = *local;
+	sf->remote = *remote;
+	sf->state = SF_CLOSED;
+	stack_random(s, &sf->iss, sizeof(sf->iss));
+	sf->snd_una = sf->snd_nxt = sf->snd_max = 0;
+	sf->snd_end = 1; /* data starts after the SYN */
+	sf->peer_mss = 536;
+	sf->mss = sf_local_mss(sf);
+	sf->rcv_wscale = sf_pick_wscale(s->cfg.rcvbuf);
+	sf->cc = &mps_cc_newreno;
+	sf->rto = SF_RTO_INIT;
+	for (i = 0; i < SF_TIMER_COUNT; i++)
+		sf->timers[i] = MPS_TIME_NONE;
+	sf->next = c->sfs;
+	c->sfs = sf;
+	c->nsf++;
+	return sf;
+}
+
+void sf_free(mps_sf *sf)
+{
+	mps_ranges_free(&sf->rcv_ooo);
+	free(sf->maps);
+	free(sf);
+}
+
+uint64_t sf_bytes_in_flight(const mps_sf *sf)
+{
+	return sf->snd_nxt > sf->snd_una ? sf->snd_nxt - sf->snd_una : 0;
+}
+
+/* Payload per segment before options (MSS clamp of both sides). */
+static uint32_t sf_mss_clamp(const mps_sf *sf)
+{
+	uint16_t local = sf_local_mss(sf);
+
+	return sf->peer_mss < local ? sf->peer_mss : local;
+}
+
+/* Largest payload of a data segment, with the options a data segment uses
+ * (timestamps 12 bytes; DSS with 64-bit DATA_ACK and DSN 28 bytes). */
+uint32_t sf_seg_payload(const mps_sf *sf)
+{
+	uint32_t opt = sf->ts_ok ? 12 : 0;
+
+	if (sf->conn->mptcp && !sf->conn->fallback)
+		opt += 28;
+	if (opt > 40)
+		opt = 40;
+	return sf_mss_clamp(sf) - opt;
+}
+
+/* Bytes the congestion and receive windows still allow to be queued. */
+uint32_t sf_cwnd_room(const mps_sf *sf)
+{
+	uint64_t wnd = sf->cwnd < sf->snd_wnd ? sf->cwnd : sf->snd_wnd;
+	uint64_t queued = sf->snd_end - sf->snd_una;
+
+	if (sf->snd_una == 0)
+		return 0;
+	return queued >= wnd ? 0 : (uint32_t)(wnd - queued);
+}
+
+bool sf_can_send_data(const mps_sf *sf)
+{
+	if (sf->dead || sf->fin_queued)
+		return false;
+	if (sf->state != SF_ESTABLISHED && sf->state != SF_CLOSE_WAIT)
+		return false;
+	if (sf->is_join && !sf->join_confirmed && !sf->conn->is_server)
+		return false;
+	return true;
+}
+
+uint64_t sf_rcv_window(const mps_sf *sf)
+{
+	uint64_t w = conn_rcv_space(sf->conn);
+	uint64_t max = (uint64_t)65535 << sf->rcv_wscale;
+
+	return w > max ? max : w;
+}
+
+static void sf_timer_set(mps_sf *sf, enum sf_timer t, uint64_t when)
+{
+	sf->timers[t] = when;
+}
+
+static void sf_timer_stop(mps_sf *sf, enum sf_timer t)
+{
+	sf->timers[t] = MPS_TIME_NONE;
+}
+
+uint64_t sf_next_expiry(const mps_sf *sf)
+{
+	uint64_t t = MPS_TIME_NONE;
+	size_t i;
+
+	for (i = 0; i < SF_TIMER_COUNT; i++)
+		if (sf->timers[i] < t)
+			t = sf->timers[i];
+	return t;
+}
+
+/* --- mappings on the send side ------------------------------------------ */
+
+static sf_map *sf_map_at(const mps_sf *sf, size_t i)
+{
+	return &sf->maps[(sf->maps_head + i) % sf->maps_cap];
+}
+
+static const sf_map *sf_map_find(const mps_sf *sf, uint64_t seq)
+{
+	size_t i;
+
+	for (i = 0; i < sf->maps_n; i++) {
+		const sf_map *m = sf_map_at(sf, i);
+		if (seq >= m->ssn && seq < m->ssn + m->len)
+			return m;
+	}
+	return NULL;
+}
+
+static int sf_maps_grow(mps_sf *sf)
+{
+	size_t ncap = sf->maps_cap * 2, i;
+	sf_map *n = calloc(ncap, sizeof(*n));
+
+	if (n == NULL)
+		return MPS_ERR_NOMEM;
+	for (i = 0; i < sf->maps_n; i++)
+		n[i] = *sf_map_at(sf, i);
+	free(sf->maps);
+	sf->maps = n;
+	sf->maps_cap = ncap;
+	sf->maps_head = 0;
+	return 0;
+}
+
+int sf_queue_map(mps_sf *sf, uint64_t dsn, uint32_t len)
+{
+	sf_map *last;
+	int rc;
+
+	if (len == 0)
+		return 0;
+	if (sf->maps_n > 0) {
+		last = sf_map_at(sf, sf->maps_n - 1);
+		/* Extend the last mapping when both sequence spaces continue
+		 * and it has not been sent yet (its DSS is then still free to
+		 * describe the longer range). */
+		if (last->dsn + last->len == dsn && last->ssn + last->len == sf->snd_end &&
+		    last->ssn >= sf->snd_max && last->len + len <= SF_MAX_MAP && !sf->conn->csum) {
+			last->len += len;
+			sf->snd_end += len;
+			return 0;
+		}
+	}
+	if (sf->maps_n == sf->maps_cap && (rc = sf_maps_grow(sf)) != 0)
+		return rc;
+	last = sf_map_at(sf, sf->maps_n);
+	last->ssn = sf->snd_end;
+	last->dsn = dsn;
+	last->len = len;
+	sf->maps_n++;
+	sf->snd_end += len;
+	return 0;
+}
+
+static void sf_maps_pop_acked(mps_sf *sf)
+{
+	while (sf->maps_n > 0) {
+		sf_map *m = sf_map_at(sf, 0);
+		if (m->ssn + m->len > sf->snd_una)
+			break;
+		sf->maps_head = (sf->maps_head + 1) % sf->maps_cap;
+		sf->maps_n--;
+	}
+}
+
+/* --- building and sending segments ------------------------------------- */
+
+/* sf_xmit builds one segment at relative seq with up to maxlen payload bytes
+ * from map (NULL for none) and sends it.  Returns the payload bytes sent. */
+static uint32_t sf_xmit(mps_sf *sf, uint64_t seq, uint32_t maxlen, uint8_t flags, const sf_map *map,
+			uint64_t now)
+{
+	mps_conn *c = sf->conn;
+	mps_stack *s = c->stack;
+	mps_opts o;
+	sf_seg seg;
+	uint8_t optbuf[40];
+	mps_iov iov[2];
+	int niov = 0, optlen, room, n;
+	uint32_t len = 0, cap;
+	uint64_t wnd;
+	mps_tcp_out out;
+
+	memset(&o, 0, sizeof(o));
+	if (flags & MPS_TH_SYN) {
+		bool synack = (flags & MPS_TH_ACK) != 0;
+		o.present |= MPS_OPT_MSS;
+		o.mss = sf_local_mss(sf);
+		if (!synack || sf->sack_ok)
+			o.present |= MPS_OPT_SACK_PERM;
+		if (!synack || sf->ws_ok) {
+			o.present |= MPS_OPT_WSCALE;
+			o.wscale = sf->rcv_wscale;
+		}
+		if (!synack || sf->ts_ok) {
+			o.present |= MPS_OPT_TS;
+			o.ts_val = stack_ts_now(s, now);
+			o.ts_ecr = synack ? sf->ts_recent : 0;
+		}
+	} else if (sf->ts_ok) {
+		o.present |= MPS_OPT_TS;
+		o.ts_val = stack_ts_now(s, now);
+		o.ts_ecr = sf->ts_recent;
+	}
+	seg.flags = flags;
+	seg.seq = seq;
+	seg.len = maxlen;
+	seg.map = map;
+	seg.rexmit = seq < sf->snd_max;
+	room = 40 - mps_opt_size(&o);
+	conn_sf_options(c, sf, &seg, &o, room);
+	/* SACK blocks (RFC 2018) with the room that is left, newest first. */
+	if (sf->sack_ok && !(flags & MPS_TH_SYN) && sf->rcv_ooo.n > 0) {
+		size_t i;
+		o.present |= MPS_OPT_SACK;
+		o.nsack = 0;
+		for (i = sf->rcv_ooo.n; i > 0 && o.nsack < MPS_SACK_MAX; i--) {
+			const mps_range *r = &sf->rcv_ooo.r[i - 1];
+			if (r->end <= sf->rcv_nxt)
+				continue;
+			o.sack[o.nsack].left = sf->irs + (uint32_t)r->start;
+			o.sack[o.nsack].right = sf->irs + (uint32_t)r->end;
+			o.nsack++;
+			if (mps_opt_size(&o) > 40) {
+				o.nsack--;
+				break;
+			}
+		}
+		if (o.nsack == 0)
+			o.present &= ~MPS_OPT_SACK;
+	}
+	optlen = mps_opt_write(optbuf, sizeof(optbuf), &o);
+	if (optlen < 0)
+		return 0;
+
+	if (map != NULL && maxlen > 0) {
+		cap = sf_mss_clamp(sf) - (uint32_t)optlen;
+		len = maxlen < cap ? maxlen : cap;
+		niov = conn_sf_peek(c, map->dsn + (seq - map->ssn), len, iov);
+		if (niov < 0)
+			return 0;
+	}
+
+	wnd = sf_rcv_window(sf);
+	memset(&out, 0, sizeof(out));
+	out.src = &sf->local;
+	out.dst = &sf->remote;
+	out.seq = sf_wire_seq(sf, seq);
+	out.ack = (flags & MPS_TH_ACK) ? sf_wire_ack(sf) : 0;
+	out.flags = flags;
+	if (flags & MPS_TH_SYN)
+		out.window = (uint16_t)(wnd > 65535 ? 65535 : wnd);
+	else
+		out.window = (uint16_t)(wnd >> sf->rcv_wscale);
+	out.opts = optbuf;
+	out.optlen = (size_t)optlen;
+	out.payload = iov;
+	out.niov = niov;
+	n = mps_pkt_build_tcp(s->obuf, s->obuf_cap, &out, 0);
+	if (n < 0)
+		return 0;
+	stack_output(s, s->obuf, (size_t)n);
+
+	if (flags & MPS_TH_ACK) {
+		uint64_t edge = sf->rcv_nxt + ((flags & MPS_TH_SYN) ? wnd : (wnd >> sf->rcv_wscale) << sf->rcv_wscale);
+		if (edge > sf->rcv_adv)
+			sf->rcv_adv = edge;
+		sf->ack_now = false;
+		sf->unacked_segs = 0;
+		sf_timer_stop(sf, SF_TIMER_DELACK);
+	}
+	if (len > 0) {
+		if (seq < sf->snd_max) {
+			sf->bytes_retrans += len;
+			s->st.retransmits++;
+		} else {
+			sf->bytes_sent += len;
+		}
+	}
+	return len;
+}
+
+static void sf_arm_rto(mps_sf *sf, uint64_t now)
+{
+	sf_timer_set(sf, SF_TIMER_RTO, now + sf->rto);
+}
+
+static void sf_send_syn(mps_sf *sf, uint64_t now)
+{
+	uint8_t flags = MPS_TH_SYN | (sf->state == SF_SYN_RCVD ? MPS_TH_ACK : 0);
+
+	sf_xmit(sf, 0, 0, flags, NULL, now);
+	if (sf->snd_max < 1)
+		sf->snd_max = 1;
+	sf->snd_nxt = 1;
+	sf_arm_rto(sf, now);
+}
+
+int sf_connect(mps_sf *sf, uint64_t now)
+{
+	sf->state = SF_SYN_SENT;
+	sf->cc->init(sf);
+	stack_sf_hash_add(sf->conn->stack, sf);
+	sf_send_syn(sf, now);
+	return 0;
+}
+
+/* Negotiated options of the peer's SYN or SYN-ACK (RFC 7323 §1.3, §2.2). */
+static void sf_take_syn_options(mps_sf *sf, const mps_opts *o, bool we_offered)
+{
+	if (o->present & MPS_OPT_MSS)
+		sf->peer_mss = o->mss < 64 ? 64 : o->mss;
+	sf->ws_ok = (o->present & MPS_OPT_WSCALE) && we_offered;
+	if (sf->ws_ok)
+		sf->snd_wscale = o->wscale;
+	else
+		sf->snd_wscale = sf->rcv_wscale = 0;
+	sf->ts_ok = (o->present & MPS_OPT_TS) != 0;
+	if (sf->ts_ok)
+		sf->ts_recent = o->ts_val;
+	sf->sack_ok = (o->present & MPS_OPT_SACK_PERM) != 0;
+	sf->mss = (uint16_t)sf_mss_clamp(sf);
+}
+
+int sf_accept_syn(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint64_t now)
+{
+	sf->irs = p->seq;
+	sf->rcv_nxt = 1;
+	sf->rcv_adv = 1;
+	sf_take_syn_options(sf, o, true);
+	sf->snd_wnd = p->window; /* never scaled in a SYN (RFC 7323 §2.2) */
+	sf->max_snd_wnd = sf->snd_wnd;
+	sf->state = SF_SYN_RCVD;
+	sf->cc->init(sf);
+	stack_sf_hash_add(sf->conn->stack, sf);
+	sf_send_syn(sf, now);
+	return 0;
+}
+
+/* Send one segment starting at seq (a retransmission or new data). */
+static uint32_t sf_send_at(mps_sf *sf, uint64_t seq, uint64_t limit, uint64_t now)
+{
+	const sf_map *m;
+	uint64_t end;
+
+	if (seq >= sf->snd_end) {
+		if (sf->fin_queued && seq == sf->snd_end) {
+			sf_xmit(sf, seq, 0, MPS_TH_FIN | MPS_TH_ACK, NULL, now);
+			sf->fin_sent = true;
+			if (sf->snd_max < seq + 1)
+				sf->snd_max = seq + 1;
+			return 1;
+		}
+		return 0;
+	}
+	m = sf_map_find(sf, seq);
+	if (m == NULL)
+		return 0;
+	end = m->ssn + m->len;
+	if (end > limit)
+		end = limit;
+	if (end <= seq)
+		return 0;
+	return sf_xmit(sf, seq, (uint32_t)(end - seq), MPS_TH_ACK | MPS_TH_PSH, m, now);
+}
+
+void sf_send_ack(mps_sf *sf, uint64_t now)
+{
+	sf_xmit(sf, sf->snd_nxt, 0, MPS_TH_ACK, NULL, now);
+}
+
+void sf_output(mps_sf *sf, uint64_t now)
+{
+	uint64_t wnd, limit;
+	uint32_t n, full;
+	bool sent_any = false;
+
+	switch (sf->state) {
+	case SF_ESTABLISHED:
+	case SF_CLOSE_WAIT:
+	case SF_FIN_WAIT_1:
+	case SF_CLOSING:
+	case SF_LAST_ACK:
+		break;
+	case SF_FIN_WAIT_2:
+	case SF_TIME_WAIT:
+		if (sf->ack_now)
+			sf_send_ack(sf, now);
+		return;
+	default:
+		return;
+	}
+	if (sf->is_join && !sf->join_confirmed && !sf->conn->is_server) {
+		if (sf->ack_now)
+			sf_send_ack(sf, now);
+		return;
+	}
+	full = sf_seg_payload(sf);
+	for (;;) {
+		if (sf->snd_nxt > sf->snd_end)
+			break;
+		if (sf->snd_nxt == sf->snd_end && !(sf->fin_queued && sf->snd_max <= sf->snd_end + 1 &&
+						     sf->snd_nxt == sf->snd_end))
+			break;
+		wnd = sf->cwnd < sf->snd_wnd ? sf->cwnd : sf->snd_wnd;
+		limit = sf->snd_una + wnd;
+		if (sf->snd_nxt >= limit && sf->snd_nxt < sf->snd_end)
+			break;
+		/* Sender-side silly window avoidance (RFC 9293 §3.8.6.2.1):
+		 * don't send a runt while data is in flight and more waits. */
+		if (sf->snd_nxt < sf->snd_end && limit - sf->snd_nxt < full &&
+		    sf->snd_end - sf->snd_nxt > limit - sf->snd_nxt && sf->snd_nxt > sf->snd_una)
+			break;
+		if (sf->snd_nxt < sf->snd_una)
+			sf->snd_nxt = sf->snd_una;
+		n = sf_send_at(sf, sf->snd_nxt, limit, now);
+		if (n == 0)
+			break;
+		if (!sf->rtt_timing && sf->snd_nxt >= sf->snd_max) {
+			sf->rtt_timing = true;
+			sf->rtt_seq = sf->snd_nxt;
+			sf->rtt_time = now;
+		}
+		sf->snd_nxt += n;
+		if (sf->snd_nxt > sf->snd_max)
+			sf->snd_max = sf->snd_nxt;
+		sent_any = true;
+	}
+	if (sent_any && sf->timers[SF_TIMER_RTO] == MPS_TIME_NONE)
+		sf_arm_rto(sf, now);
+	if (sf->ack_now)
+		sf_send_ack(sf, now);
+}
+
+void sf_send_rst(mps_sf *sf, uint64_t now, uint8_t reason)
+{
+	(void)reason;
+	if (sf->reset_sent)
+		return;
+	sf->reset_sent = true;
+	sf_xmit(sf, sf->snd_nxt, 0, MPS_TH_RST | MPS_TH_ACK, NULL, now);
+	sf->conn->stack->st.rst_sent++;
+}
+
+/* The subflow is finished: unhash it and tell the connection (which frees
+ * it later, outside any call chain that may still hold it). */
+static void sf_set_closed(mps_sf *sf, int err, uint64_t now)
+{
+	size_t i;
+
+	if (sf->state == SF_CLOSED && !sf->hashed)
+		return;
+	sf->state = SF_CLOSED;
+	sf->close_err = err;
+	for (i = 0; i < SF_TIMER_COUNT; i++)
+		sf->timers[i] = MPS_TIME_NONE;
+	stack_sf_hash_del(sf->conn->stack, sf);
+	conn_sf_closed(sf->conn, sf, err, now);
+}
+
+void sf_close(mps_sf *sf, uint64_t now)
+{
+	switch (sf->state) {
+	case SF_SYN_SENT:
+	case SF_SYN_RCVD:
+		sf_send_rst(sf, now, 0);
+		sf_set_closed(sf, 0, now);
+		return;
+	case SF_ESTABLISHED:
+		sf->fin_queued = true;
+		sf->state = SF_FIN_WAIT_1;
+		break;
+	case SF_CLOSE_WAIT:
+		sf->fin_queued = true;
+		sf->state = SF_LAST_ACK;
+		break;
+	default:
+		return;
+	}
+	sf_output(sf, now);
+}
+
+/* --- input -------------------------------------------------------------- */
+
+static void sf_rtt_sample(mps_sf *sf, uint64_t r)
+{
+	uint64_t d;
+
+	/* RFC 6298 §2.2 and §2.3, with alpha = 1/8 and beta = 1/4. */
+	if (!sf->rtt_valid) {
+		sf->srtt = r;
+		sf->rttvar = r / 2;
+		sf->rtt_valid = true;
+	} else {
+		d = sf->srtt > r ? sf->srtt - r : r - sf->srtt;
+		sf->rttvar = (3 * sf->rttvar + d) / 4;
+		sf->srtt = (7 * sf->srtt + r) / 8;
+	}
+	sf->rto = sf->srtt + (4 * sf->rttvar > MPS_NS_PER_MS ? 4 * sf->rttvar : MPS_NS_PER_MS);
+	if (sf->rto < SF_RTO_MIN)
+		sf->rto = SF_RTO_MIN;
+	if (sf->rto > SF_RTO_MAX)
+		sf->rto = SF_RTO_MAX;
+}
+
+static void sf_input_syn_sent(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint64_t now)
+{
+	mps_conn *c = sf->conn;
+	int rc;
+
+	/* RFC 9293 §3.10.7.3 */
+	if (p->flags & MPS_TH_ACK) {
+		if (p->ack != sf->iss + 1) {
+			if (!(p->flags & MPS_TH_RST))
+				stack_send_rst_for(c->stack, p);
+			return;
+		}
+	}
+	if (p->flags & MPS_TH_RST) {
+		if (p->flags & MPS_TH_ACK)
+			sf_set_closed(sf, MPS_ERR_RESET, now);
+		return;
+	}
+	if (!(p->flags & MPS_TH_SYN) || !(p->flags & MPS_TH_ACK))
+		return; /* simultaneous open is not supported */
+	sf->irs = p->seq;
+	sf->rcv_nxt = 1;
+	sf->rcv_adv = 1;
+	sf_take_syn_options(sf, o, true);
+	sf->snd_una = 1;
+	sf->snd_wnd = p->window;
+	sf->max_snd_wnd = sf->snd_wnd;
+	sf->snd_wl1 = 0;
+	sf->snd_wl2 = 1;
+	sf->backoff = 0;
+	sf_timer_stop(sf, SF_TIMER_RTO);
+	if (sf->rtt_valid == false && now >= sf->rtt_time && sf->rto_count == 0)
+		sf_rtt_sample(sf, now - sf->rtt_time);
+	rc = conn_sf_synack(c, sf, o, now);
+	if (rc < 0) {
+		sf->rcv_nxt = 1;
+		sf_send_rst(sf, now, 0);
+		sf_set_closed(sf, rc, now);
+		return;
+	}
+	sf->state = SF_ESTABLISHED;
+	sf_send_ack(sf, now); /* the third ACK */
+	rc = conn_sf_established(c, sf, o, now);
+	if (rc < 0) {
+		sf_send_rst(sf, now, 0);
+		sf_set_closed(sf, rc, now);
+	}
+}
+
+static void sf_enter_time_wait(mps_sf *sf, uint64_t now)
+{
+	sf->state = SF_TIME_WAIT;
+	sf_timer_stop(sf, SF_TIMER_RTO);
+	sf_timer_set(sf, SF_TIMER_TIME_WAIT, now + SF_TIME_WAIT_NS);
+}
+
+/* Our FIN is acknowledged: move on (RFC 9293 §3.10.7.4, fifth check). */
+static void sf_fin_acked(mps_sf *sf, uint64_t now)
+{
+	switch (sf->state) {
+	case SF_FIN_WAIT_1:
+		sf->state = SF_FIN_WAIT_2;
+		break;
+	case SF_CLOSING:
+		sf_enter_time_wait(sf, now);
+		break;
+	case SF_LAST_ACK:
+		sf_set_closed(sf, 0, now);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Retransmit the segment at snd_una (fast retransmit / partial ACK). */
+static void sf_retransmit_head(mps_sf *sf, uint64_t now)
+{
+	sf_send_at(sf, sf->snd_una, sf->snd_end + 1, now);
+	sf->rtt_timing = false; /* Karn */
+}
+
+/* Returns false if the segment must be dropped after the ACK check. */
+static bool sf_process_ack(mps_sf *sf, const mps_pkt *p, uint64_t seq, uint64_t now)
+{
+	uint64_t ack = mps_seq_expand32(sf->snd_una, p->ack - sf->iss);
+	uint64_t wnd = (uint64_t)p->window << sf->snd_wscale;
+	bool wnd_changed = false;
+
+	if (ack > sf->snd_max) {
+		sf->ack_now = true; /* RFC 9293: ACK of something not yet sent */
+		return false;
+	}
+	if (ack + sf->max_snd_wnd < sf->snd_una) {
+		sf->ack_now = true; /* RFC 5961 §5.2: too old, challenge ACK */
+		return false;
+	}
+	if (sf->snd_wl1 < seq || (sf->snd_wl1 == seq && sf->snd_wl2 <= ack)) {
+		wnd_changed = wnd != sf->snd_wnd;
+		sf->snd_wnd = wnd;
+		sf->snd_wl1 = seq;
+		sf->snd_wl2 = ack;
+		if (wnd > sf->max_snd_wnd)
+			sf->max_snd_wnd = wnd;
+	}
+	if (ack > sf->snd_una) {
+		uint64_t acked = ack - sf->snd_una;
+		bool fin_acked = sf->fin_sent && ack == sf->snd_end + 1;
+
+		if (sf->rtt_timing && ack > sf->rtt_seq) {
+			sf->rtt_timing = false;
+			sf_rtt_sample(sf, now - sf->rtt_time);
+		}
+		sf->snd_una = ack;
+		if (sf->snd_nxt < ack)
+			sf->snd_nxt = ack;
+		sf->backoff = 0;
+		sf->bytes_acked += acked - (fin_acked ? 1 : 0);
+		sf_maps_pop_acked(sf);
+		if (sf->in_recovery) {
+			if (ack >= sf->recover) {
+				/* RFC 6582 §3.2 step 3: full acknowledgment. */
+				uint64_t fl = sf_bytes_in_flight(sf) + sf->mss;
+				sf->cwnd = (uint32_t)(fl < sf->ssthresh ? fl : sf->ssthresh);
+				sf->in_recovery = false;
+				sf->dupacks = 0;
+			} else {
+				/* Partial acknowledgment: retransmit, deflate. */
+				sf_retransmit_head(sf, now);
+				sf->cwnd = sf->cwnd > acked ? (uint32_t)(sf->cwnd - acked) : 0;
+				sf->cwnd += sf->mss;
+			}
+		} else {
+			sf->dupacks = 0;
+			sf->cc->on_ack(sf, acked, now);
+		}
+		if (sf->snd_una >= sf->snd_max)
+			sf_timer_stop(sf, SF_TIMER_RTO);
+		else
+			sf_arm_rto(sf, now);
+		if (fin_acked)
+			sf_fin_acked(sf, now);
+		if (sf->state != SF_CLOSED)
+			conn_sf_acked(sf->conn, sf, now);
+	} else if (ack == sf->snd_una && p->paylen == 0 && !(p->flags & MPS_TH_FIN) && !wnd_changed &&
+		   sf->snd_una < sf->snd_max) {
+		/* A duplicate ACK (RFC 5681 §2). */
+		sf->dupacks++;
+		if (!sf->in_recovery && sf->dupacks == 3 && sf->snd_una > sf->recover) {
+			/* RFC 6582 §3.2 step 2: fast retransmit. */
+			sf->cc->on_loss(sf, now);
+			sf->recover = sf->snd_max;
+			sf->in_recovery = true;
+			sf->cwnd = sf->ssthresh + 3 * (uint32_t)sf->mss;
+			sf_retransmit_head(sf, now);
+		} else if (sf->in_recovery) {
+			sf->cwnd += sf->mss;
+		}
+	}
+	return true;
+}
+
+static void sf_try_fin(mps_sf *sf, uint64_t now)
+{
+	if (!sf->fin_received || sf->rcv_nxt != sf->fin_seq)
+		return;
+	sf->rcv_nxt = sf->fin_seq + 1;
+	sf->fin_received = false; /* consumed */
+	sf->fin_seq = UINT64_MAX;
+	sf->ack_now = true;
+	switch (sf->state) {
+	case SF_ESTABLISHED:
+		sf->state = SF_CLOSE_WAIT;
+		break;
+	case SF_FIN_WAIT_1:
+		if (sf->fin_sent && sf->snd_una == sf->snd_end + 1)
+			sf_enter_time_wait(sf, now);
+		else
+			sf->state = SF_CLOSING;
+		break;
+	case SF_FIN_WAIT_2:
+		sf_enter_time_wait(sf, now);
+		break;
+	default:
+		break;
+	}
+	conn_sf_fin(sf->conn, sf, now);
+}
+
+static void sf_process_data(mps_sf *sf, uint64_t seq, const uint8_t *data, size_t len, const mps_opts *o,
+			    uint64_t now)
+{
+	bool ooo, had_ooo;
+	size_t acc;
+	uint64_t nxt;
+
+	if (seq < sf->rcv_nxt) {
+		uint64_t cut = sf->rcv_nxt - seq;
+		if (cut >= len) {
+			sf->ack_now = true; /* a duplicate: tell the peer again */
+			return;
+		}
+		data += cut;
+		len -= cut;
+		seq = sf->rcv_nxt;
+	}
+	if (seq + len > sf->rcv_adv) {
+		len = sf->rcv_adv > seq ? (size_t)(sf->rcv_adv - seq) : 0;
+		sf->ack_now = true;
+	}
+	if (len == 0)
+		return;
+	ooo = seq > sf->rcv_nxt;
+	had_ooo = sf->rcv_ooo.n > 0;
+	if (mps_ranges_contains(&sf->rcv_ooo, seq, seq + len)) {
+		sf->ack_now = true;
+		return;
+	}
+	acc = conn_sf_rx_data(sf->conn, sf, seq, data, len, o, now);
+	if (acc > 0) {
+		mps_ranges_add(&sf->rcv_ooo, seq, seq + acc);
+		nxt = mps_ranges_contig_end(&sf->rcv_ooo, sf->rcv_nxt);
+		if (nxt > sf->rcv_nxt) {
+			sf->rcv_nxt = nxt;
+			mps_ranges_remove_below(&sf->rcv_ooo, nxt);
+		}
+		sf->bytes_received += acc;
+	}
+	if (ooo || had_ooo || acc < len) {
+		sf->ack_now = true;
+	} else if (++sf->unacked_segs >= 2) {
+		sf->ack_now = true;
+	} else if (sf->timers[SF_TIMER_DELACK] == MPS_TIME_NONE) {
+		sf_timer_set(sf, SF_TIMER_DELACK, now + SF_DELACK);
+	}
+}
+
+/* Input in SYN_RCVD and every synchronised state (RFC 9293 §3.10.7.4). */
+static void sf_input_sync(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint64_t now)
+{
+	mps_conn *c = sf->conn;
+	uint64_t seq = mps_seq_expand32(sf->rcv_nxt, p->seq - sf->irs);
+	uint64_t seglen = p->paylen + ((p->flags & MPS_TH_FIN) ? 1 : 0);
+	uint64_t wnd = sf->rcv_adv > sf->rcv_nxt ? sf->rcv_adv - sf->rcv_nxt : 0;
+	bool ok;
+
+	if (sf->state == SF_SYN_RCVD && (p->flags & MPS_TH_SYN) && !(p->flags & MPS_TH_ACK) &&
+	    p->seq == sf->irs) {
+		sf_send_syn(sf, now); /* our SYN-ACK was lost */
+		return;
+	}
+	/* First check: is the segment acceptable? */
+	if (seglen == 0)
+		ok = wnd == 0 ? seq == sf->rcv_nxt : (seq >= sf->rcv_nxt && seq < sf->rcv_nxt + wnd);
+	else
+		ok = wnd != 0 && ((seq >= sf->rcv_nxt && seq < sf->rcv_nxt + wnd) ||
+				  (seq + seglen - 1 >= sf->rcv_nxt && seq + seglen - 1 < sf->rcv_nxt + wnd));
+	if (!ok && seglen == 0 && seq + 1 == sf->rcv_nxt)
+		ok = false; /* keep-alive: answered by the ACK below */
+	if (!ok) {
+		if (!(p->flags & MPS_TH_RST))
+			sf->ack_now = true;
+		return;
+	}
+	/* Second check: RST (RFC 5961 §3.2). */
+	if (p->flags & MPS_TH_RST) {
+		if (seq == sf->rcv_nxt) {
+			c->stack->st.rst_received++;
+			sf_set_closed(sf, MPS_ERR_RESET, now);
+		} else {
+			sf->ack_now = true; /* challenge ACK */
+		}
+		return;
+	}
+	/* Fourth check: SYN in a synchronised state (RFC 5961 §4.2). */
+	if (p->flags & MPS_TH_SYN) {
+		sf->ack_now = true;
+		return;
+	}
+	if (!(p->flags & MPS_TH_ACK))
+		return;
+	if (sf->ts_ok && (o->present & MPS_OPT_TS) && seq <= sf->rcv_nxt)
+		sf->ts_recent = o->ts_val; /* RFC 7323 §4.3 */
+
+	if (sf->state == SF_SYN_RCVD) {
+		uint64_t ack = mps_seq_expand32(0, p->ack - sf->iss);
+		int rc;
+		if (ack != 1) {
+			stack_send_rst_for(c->stack, p);
+			return;
+		}
+		sf->snd_una = 1;
+		sf->snd_wnd = (uint64_t)p->window << sf->snd_wscale;
+		sf->max_snd_wnd = sf->snd_wnd;
+		sf->snd_wl1 = seq;
+		sf->snd_wl2 = 1;
+		sf_timer_stop(sf, SF_TIMER_RTO);
+		sf->backoff = 0;
+		if (sf->rto_count == 0 && now >= sf->rtt_time)
+			sf_rtt_sample(sf, now - sf->rtt_time);
+		sf->state = SF_ESTABLISHED;
+		rc = conn_sf_established(c, sf, o, now);
+		if (rc < 0) {
+			sf_send_rst(sf, now, 0);
+			sf_set_closed(sf, rc, now);
+			return;
+		}
+	} else if (!sf_process_ack(sf, p, seq, now)) {
+		return;
+	}
+	if (sf->state == SF_CLOSED)
+		return;
+	if (sf->is_join && !c->is_server && !sf->join_confirmed) {
+		/* RFC 8684 §3.2: the responder's ACK of our third ACK. */
+		sf->join_confirmed = true;
+		sf_timer_stop(sf, SF_TIMER_JOIN_ACK);
+	}
+	conn_sf_rx_options(c, sf, p, o, now);
+	if (sf->state == SF_CLOSED)
+		return;
+	if (p->paylen > 0) {
+		switch (sf->state) {
+		case SF_ESTABLISHED:
+		case SF_FIN_WAIT_1:
+		case SF_FIN_WAIT_2:
+			sf_process_data(sf, seq, p->payload, p->paylen, o, now);
+			break;
+		default:
+			break; /* data after the peer's FIN is ignored */
+		}
+	}
+	if (sf->state == SF_CLOSED)
+		return;
+	if (p->flags & MPS_TH_FIN) {
+		uint64_t fs = seq + p->paylen;
+		if (!sf->fin_received && fs >= sf->rcv_nxt) {
+			sf->fin_received = true;
+			sf->fin_seq = fs;
+		}
+		sf->ack_now = true;
+	}
+	sf_try_fin(sf, now);
+}
+
+void sf_input(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint64_t now)
+{
+	switch (sf->state) {
+	case SF_CLOSED:
+		return;
+	case SF_SYN_SENT:
+		sf_input_syn_sent(sf, p, o, now);
+		break;
+	case SF_TIME_WAIT:
+		if (p->flags & MPS_TH_RST) {
+			sf_set_closed(sf, 0, now);
+			return;
+		}
+		if (p->flags & MPS_TH_FIN)
+			sf_send_ack(sf, now);
+		return;
+	default:
+		sf_input_sync(sf, p, o, now);
+		break;
+	}
+	if (sf->state != SF_CLOSED)
+		sf_output(sf, now);
+}
+
+/* --- timers ---------------------------------------------------------------- */
+
+static void sf_on_rto(mps_sf *sf, uint64_t now)
+{
+	mps_stack *s = sf->conn->stack;
+
+	sf->timers[SF_TIMER_RTO] = MPS_TIME_NONE;
+	if (sf->state == SF_SYN_SENT || sf->state == SF_SYN_RCVD) {
+		int max = sf->is_join ? SF_JOIN_SYN_RETRIES : SF_SYN_RETRIES;
+		if (++sf->backoff > (uint32_t)max) {
+			sf_set_closed(sf, MPS_ERR_TIMEOUT, now);
+			return;
+		}
+		sf->rto_count++;
+		sf->rto = sf->rto * 2 > SF_RTO_MAX ? SF_RTO_MAX : sf->rto * 2;
+		sf_send_syn(sf, now);
+		return;
+	}
+	if (sf->snd_una >= sf->snd_max)
+		return;
+	s->st.rto_fired++;
+	sf->rto_count++;
+	if (++sf->backoff > SF_DATA_RETRIES) {
+		sf_send_rst(sf, now, 0);
+		sf_set_closed(sf, MPS_ERR_TIMEOUT, now);
+		return;
+	}
+	if (sf->snd_wnd == 0 && sf->snd_nxt == sf->snd_una + 1) {
+		/* Zero-window probe outstanding: not a loss. */
+		sf->backoff--;
+	} else {
+		sf->cc->on_rto(sf, now);
+	}
+	sf->in_recovery = false;
+	sf->dupacks = 0;
+	sf->recover = sf->snd_max;
+	sf->snd_nxt = sf->snd_una; /* go back: resend from the first unacked byte */
+	sf->rtt_timing = false;
+	sf->rto = sf->rto * 2 > SF_RTO_MAX ? SF_RTO_MAX : sf->rto * 2;
+	if (sf->snd_wnd == 0) {
+		/* Persist: probe with one byte beyond the closed window. */
+		uint32_t n = sf_send_at(sf, sf->snd_una, sf->snd_una + 1, now);
+		sf->snd_nxt += n;
+	} else {
+		sf_output(sf, now);
+	}
+	sf_arm_rto(sf, now);
+	conn_sf_rto(sf->conn, sf, now);
+}
+
+void sf_handle_timers(mps_sf *sf, uint64_t now)
+{
+	if (sf->timers[SF_TIMER_RTO] <= now)
+		sf_on_rto(sf, now);
+	if (sf->state == SF_CLOSED)
+		return;
+	if (sf->timers[SF_TIMER_DELACK] <= now) {
+		sf->timers[SF_TIMER_DELACK] = MPS_TIME_NONE;
+		sf_send_ack(sf, now);
+	}
+	if (sf->timers[SF_TIMER_JOIN_ACK] <= now) {
+		/* Resend the third ACK of MP_JOIN until the responder acks it. */
+		sf->timers[SF_TIMER_JOIN_ACK] = now + sf->rto;
+		if (++sf->backoff > SF_JOIN_SYN_RETRIES) {
+			sf_send_rst(sf, now, 0);
+			sf_set_closed(sf, MPS_ERR_TIMEOUT, now);
+			return;
+		}
+		sf_send_ack(sf, now);
+	}
+	if (sf->timers[SF_TIMER_TIME_WAIT] <= now) {
+		sf->timers[SF_TIMER_TIME_WAIT] = MPS_TIME_NONE;
+		sf_set_closed(sf, 0, now);
+	}
+}
+
+/* Called by conn.c when the join third ACK was sent (initiator side). */
+void sf_join_ack_sent(mps_sf *sf, uint64_t now)
+{
+	sf->timers[SF_TIMER_JOIN_ACK] = now + sf->rto;
+}
+
+/* Abort without a packet (the connection is being torn down). */
+void sf_kill(mps_sf *sf, int err, uint64_t now)
+{
+	sf_set_closed(sf, err, now);
+}

@@ -1,0 +1,433 @@
+/*
+ * stack.c - the stack object: owned addresses, listeners, demultiplexing of
+ * incoming packets to subflows (4-tuple hash) and connections (token hash),
+ * RSTs for segments that belong to nothing, timers, and deferred freeing.
+ *
+ * Input: mps_stack_input() -> mps_pkt_parse() -> mps_opt_parse()
+ *        -> stack_lookup() -> sf_input()            (known 4-tuple)
+ *                          -> conn_listen_syn()     (SYN to a listener)
+ *                          -> stack_send_rst_for()  (anything else)
+ *        -> stack_reap()
+ */
+#include "core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define STACK_HASH_MASK ((1u << STACK_HASH_BITS) - 1)
+#define STACK_PORT_LO 32768
+#define STACK_PORT_HI 60999
+
+void stack_random(mps_stack *s, void *buf, size_t len)
+{
+	if (s->cfg.cb.random != NULL)
+		s->cfg.cb.random(s->cfg.user, buf, len);
+	else
+		mps_random_bytes(buf, len);
+}
+
+void stack_output(mps_stack *s, const uint8_t *pkt, size_t len)
+{
+	mps_out_meta meta = {0, false};
+
+	s->st.pkts_out++;
+	s->st.bytes_out += len;
+	s->cfg.cb.output(s->cfg.user, pkt, len, &meta);
+}
+
+void stack_event(mps_stack *s, mps_conn *c, enum mps_event ev, int err)
+{
+	if (c->released || s->cfg.cb.event == NULL)
+		return;
+	s->cfg.cb.event(s->cfg.user, c, ev, err);
+}
+
+uint32_t stack_ts_now(const mps_stack *s, uint64_t now)
+{
+	return s->ts_offset + (uint32_t)(now / MPS_NS_PER_MS);
+}
+
+/* --- hashes ---------------------------------------------------------------- */
+
+static uint32_t stack_tuple_hash(const mps_stack *s, const mps_addr *local, const mps_addr *remote)
+{
+	return (mps_addr_hash(local, s->hash_seed) * 31u + mps_addr_hash(remote, s->hash_seed)) &
+	       STACK_HASH_MASK;
+}
+
+static mps_sf *stack_lookup(const mps_stack *s, const mps_addr *local, const mps_addr *remote)
+{
+	mps_sf *sf = s->sf_hash[stack_tuple_hash(s, local, remote)];
+
+	for (; sf != NULL; sf = sf->hnext)
+		if (mps_addr_eq(&sf->local, local) && mps_addr_eq(&sf->remote, remote))
+			return sf;
+	return NULL;
+}
+
+void stack_sf_hash_add(mps_stack *s, mps_sf *sf)
+{
+	uint32_t h;
+
+	if (sf->hashed)
+		return;
+	h = stack_tuple_hash(s, &sf->local, &sf->remote);
+	sf->hnext = s->sf_hash[h];
+	s->sf_hash[h] = sf;
+	sf->hashed = true;
+}
+
+void stack_sf_hash_del(mps_stack *s, mps_sf *sf)
+{
+	mps_sf **pp;
+
+	if (!sf->hashed)
+		return;
+	pp = &s->sf_hash[stack_tuple_hash(s, &sf->local, &sf->remote)];
+	for (; *pp != NULL; pp = &(*pp)->hnext)
+		if (*pp == sf) {
+			*pp = sf->hnext;
+			break;
+		}
+	sf->hashed = false;
+	s->reap_needed = true;
+}
+
+mps_conn *stack_conn_by_token(mps_stack *s, uint32_t token)
+{
+	mps_conn *c = s->tok_hash[token & STACK_HASH_MASK];
+
+	for (; c != NULL; c = c->tnext)
+		if (c->local_token == token)
+			return c;
+	return NULL;
+}
+
+void stack_token_add(mps_stack *s, mps_conn *c)
+{
+	mps_conn **head = &s->tok_hash[c->local_token & STACK_HASH_MASK];
+
+	if (c->token_hashed)
+		return;
+	c->tnext = *head;
+	*head = c;
+	c->token_hashed = true;
+}
+
+void stack_token_del(mps_stack *s, mps_conn *c)
+{
+	mps_conn **pp;
+
+	if (!c->token_hashed)
+		return;
+	for (pp = &s->tok_hash[c->local_token & STACK_HASH_MASK]; *pp != NULL; pp = &(*pp)->tnext)
+		if (*pp == c) {
+			*pp = c->tnext;
+			break;
+		}
+	c->token_hashed = false;
+}
+
+/* --- addresses -------------------------------------------------------------- */
+
+bool stack_owns_ip(const mps_stack *s, const mps_addr *a)
+{
+	return stack_addr_id(s, a) >= 0;
+}
+
+int stack_addr_id(const mps_stack *s, const mps_addr *a)
+{
+	size_t i;
+
+	for (i = 0; i < s->naddrs; i++)
+		if (mps_addr_ip_eq(&s->addrs[i], a))
+			return (int)i;
+	return -1;
+}
+
+uint8_t stack_announce_id(const mps_stack *s, size_t i)
+{
+	int id = stack_addr_id(s, &s->announce[i]);
+
+	return id >= 0 ? (uint8_t)(id + 1) : (uint8_t)(1 + STACK_MAX_ADDRS + i);
+}
+
+int stack_local_id(const mps_stack *s, const mps_conn *c, const mps_addr *a)
+{
+	const mps_sf *sf;
+	size_t i;
+	int id;
+
+	for (sf = c->sfs; sf != NULL; sf = sf->next)
+		if (sf->is_initial && mps_addr_ip_eq(&sf->local, a))
+			return 0;
+	for (i = 0; i < s->nannounce; i++)
+		if (mps_addr_ip_eq(&s->announce[i], a))
+			return stack_announce_id(s, i);
+	id = stack_addr_id(s, a);
+	return id >= 0 ? id + 1 : 0;
+}
+
+uint16_t stack_pick_port(mps_stack *s, const mps_addr *local, const mps_addr *remote)
+{
+	mps_addr l = *local;
+	uint32_t r;
+	int tries;
+
+	for (tries = 0; tries < 64; tries++) {
+		stack_random(s, &r, sizeof(r));
+		l.port = (uint16_t)(STACK_PORT_LO + r % (STACK_PORT_HI - STACK_PORT_LO + 1));
+		if (stack_lookup(s, &l, remote) == NULL)
+			return l.port;
+	}
+	return 0;
+}
+
+int mps_stack_add_addr(mps_stack *s, const mps_addr *a)
+{
+	int id;
+
+	if (a->family != MPS_AF_INET && a->family != MPS_AF_INET6)
+		return MPS_ERR_INVAL;
+	id = stack_addr_id(s, a);
+	if (id >= 0)
+		return MPS_ERR_EXIST;
+	if (s->naddrs == STACK_MAX_ADDRS)
+		return MPS_ERR_NOMEM;
+	s->addrs[s->naddrs] = *a;
+	s->addrs[s->naddrs].port = 0;
+	return (int)s->naddrs++;
+}
+
+int mps_stack_add_announce(mps_stack *s, const mps_addr *a)
+{
+	if (a->family != MPS_AF_INET && a->family != MPS_AF_INET6)
+		return MPS_ERR_INVAL;
+	if (s->nannounce == STACK_MAX_ADDRS)
+		return MPS_ERR_NOMEM;
+	s->announce[s->nannounce++] = *a;
+	return 0;
+}
+
+int mps_listen(mps_stack *s, const mps_addr *local)
+{
+	size_t i;
+
+	if (local->port == 0 || !stack_owns_ip(s, local))
+		return MPS_ERR_INVAL;
+	for (i = 0; i < s->nlisten; i++)
+		if (mps_addr_eq(&s->listen[i], local))
+			return MPS_ERR_EXIST;
+	if (s->nlisten == STACK_MAX_LISTEN)
+		return MPS_ERR_NOMEM;
+	s->listen[s->nlisten++] = *local;
+	return 0;
+}
+
+/* A SYN to this address: is someone listening?  A JOIN may come to any
+ * address we own on a listening port (announced addresses included). */
+static bool stack_listening(const mps_stack *s, const mps_addr *dst, bool join)
+{
+	size_t i;
+
+	for (i = 0; i < s->nlisten; i++) {
+		if (s->listen[i].port != dst->port)
+			continue;
+		if (join || mps_addr_ip_eq(&s->listen[i], dst))
+			return true;
+	}
+	return false;
+}
+
+/* --- life cycle ---------------------------------------------------------------- */
+
+int mps_stack_new(mps_stack **out, const mps_config *cfg)
+{
+	mps_stack *s;
+
+	if (cfg == NULL || cfg->cb.output == NULL)
+		return MPS_ERR_INVAL;
+	if (mps_crypto_init() != 0)
+		return MPS_ERR_INVAL;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return MPS_ERR_NOMEM;
+	s->cfg = *cfg;
+	if (s->cfg.mtu == 0)
+		s->cfg.mtu = 1500;
+	if (s->cfg.mtu < 1280)
+		s->cfg.mtu = 1280;
+	if (s->cfg.sndbuf == 0)
+		s->cfg.sndbuf = 4u << 20;
+	if (s->cfg.rcvbuf == 0)
+		s->cfg.rcvbuf = 4u << 20;
+	if (s->cfg.max_conns == 0)
+		s->cfg.max_conns = 65536;
+	s->obuf_cap = 65536 + 128;
+	s->obuf = malloc(s->obuf_cap);
+	if (s->obuf == NULL) {
+		free(s);
+		return MPS_ERR_NOMEM;
+	}
+	stack_random(s, &s->hash_seed, sizeof(s->hash_seed));
+	stack_random(s, &s->ts_offset, sizeof(s->ts_offset));
+	*out = s;
+	return 0;
+}
+
+void mps_stack_free(mps_stack *s)
+{
+	if (s == NULL)
+		return;
+	while (s->conns != NULL)
+		conn_free(s->conns);
+	free(s->obuf);
+	free(s);
+}
+
+void stack_reap(mps_stack *s)
+{
+	mps_conn *c, *n;
+
+	if (!s->reap_needed)
+		return;
+	s->reap_needed = false;
+	for (c = s->conns; c != NULL; c = n) {
+		n = c->next;
+		if (conn_reapable(c))
+			conn_free(c);
+		else
+			conn_reap_subflows(c);
+	}
+}
+
+/* --- input ---------------------------------------------------------------------- */
+
+void stack_send_rst_for(mps_stack *s, const mps_pkt *p)
+{
+	mps_tcp_out o;
+	int n;
+
+	/* RFC 9293 §3.10.7.1: answer a segment that belongs to nothing. */
+	if (p->flags & MPS_TH_RST)
+		return;
+	memset(&o, 0, sizeof(o));
+	o.src = &p->dst;
+	o.dst = &p->src;
+	if (p->flags & MPS_TH_ACK) {
+		o.seq = p->ack;
+		o.flags = MPS_TH_RST;
+	} else {
+		o.seq = 0;
+		o.ack = p->seq + (uint32_t)p->paylen + ((p->flags & MPS_TH_SYN) ? 1 : 0) +
+			((p->flags & MPS_TH_FIN) ? 1 : 0);
+		o.flags = MPS_TH_RST | MPS_TH_ACK;
+	}
+	n = mps_pkt_build_tcp(s->obuf, s->obuf_cap, &o, 0);
+	if (n > 0) {
+		s->st.rst_sent++;
+		stack_output(s, s->obuf, (size_t)n);
+	}
+}
+
+static int stack_input_tcp(mps_stack *s, const mps_pkt *p, uint64_t now)
+{
+	mps_opts o;
+	mps_sf *sf;
+
+	if (!stack_owns_ip(s, &p->dst)) {
+		s->st.drop_other++;
+		return MPS_ERR_NOTCONN;
+	}
+	if (mps_opt_parse(&o, p->opts, p->optlen, p->flags) != 0) {
+		s->st.drop_malformed++;
+		return MPS_ERR_MALFORMED;
+	}
+	sf = stack_lookup(s, &p->dst, &p->src);
+	if (sf != NULL) {
+		sf_input(sf, p, &o, now);
+		return 0;
+	}
+	if ((p->flags & (MPS_TH_SYN | MPS_TH_ACK | MPS_TH_RST)) == MPS_TH_SYN &&
+	    stack_listening(s, &p->dst, (o.present & MPS_OPT_JOIN) != 0)) {
+		if (o.malformed)
+			s->st.opt_malformed++;
+		conn_listen_syn(s, p, &o, now);
+		return 0;
+	}
+	s->st.drop_noconn++;
+	stack_send_rst_for(s, p);
+	return MPS_ERR_NOTCONN;
+}
+
+int mps_stack_input(mps_stack *s, const uint8_t *pkt, size_t len, uint64_t now)
+{
+	mps_pkt p;
+	int rc;
+
+	s->now = now;
+	s->st.pkts_in++;
+	s->st.bytes_in += len;
+	rc = mps_pkt_parse(&p, pkt, len, 0);
+	if (rc == MPS_ERR_CHECKSUM) {
+		s->st.drop_checksum++;
+		return rc;
+	}
+	if (rc != 0) {
+		if (rc == MPS_ERR_MALFORMED)
+			s->st.drop_malformed++;
+		else
+			s->st.drop_other++;
+		return rc;
+	}
+	if (p.proto == MPS_IPPROTO_TCP)
+		rc = stack_input_tcp(s, &p, now);
+	else
+		rc = 0; /* ICMP errors: noted, TCP recovers by itself */
+	stack_reap(s);
+	return rc;
+}
+
+/* --- timers ------------------------------------------------------------------------ */
+
+uint64_t mps_stack_next_expiry(const mps_stack *s)
+{
+	uint64_t t = MPS_TIME_NONE, x;
+	const mps_conn *c;
+
+	for (c = s->conns; c != NULL; c = c->next) {
+		x = conn_next_expiry(c);
+		if (x < t)
+			t = x;
+	}
+	return t;
+}
+
+void mps_stack_handle_expiry(mps_stack *s, uint64_t now)
+{
+	mps_conn *c;
+
+	s->now = now;
+	for (c = s->conns; c != NULL; c = c->next)
+		if (conn_next_expiry(c) <= now)
+			conn_handle_timers(c, now);
+	stack_reap(s);
+}
+
+/* --- introspection ----------------------------------------------------------------- */
+
+mps_conn *mps_stack_conn_first(mps_stack *s)
+{
+	return s->conns;
+}
+
+mps_conn *mps_stack_conn_next(mps_stack *s, mps_conn *c)
+{
+	(void)s;
+	return c->next;
+}
+
+void mps_stack_get_stats(const mps_stack *s, mps_stack_stats *st)
+{
+	*st = s->st;
+}
