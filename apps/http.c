@@ -329,7 +329,7 @@ static void http_parse_field(struct http_req *r, const char *line, size_t len)
 	const char *colon = memchr(line, ':', len);
 	const char *v;
 	size_t nlen, vlen, i;
-	uint64_t n;
+	uint64_t n = 0;
 
 	if (colon == NULL || colon == line) {
 		r->bad = true;
