@@ -20,7 +20,8 @@
 set -u
 role=${1:-}
 shift || true
-tun= addrs=() connect= listen= serve= announces=()
+tun='' connect='' listen='' serve=''
+addrs=() announces=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--tun) tun=$2 ;;
@@ -62,7 +63,10 @@ keygen)
 	head -c 32 /dev/urandom | base64
 	;;
 client)
-	[ -n "$connect" ] && [ -n "$listen" ] || { echo "fake-mpsd: --connect/--listen" >&2; exit 2; }
+	if [ -z "$connect" ] || [ -z "$listen" ]; then
+		echo "fake-mpsd: client needs --connect and --listen" >&2
+		exit 2
+	fi
 	make_tun
 	ip mptcp limits set subflows 2 add_addr_accepted 2 || exit 1
 	lh=$(host_of "$listen") ch=$(host_of "$connect")
@@ -72,7 +76,10 @@ client)
 		"TCP:$ch:$(port_of "$connect")"
 	;;
 server)
-	[ -n "$serve" ] && [ -n "$listen" ] || { echo "fake-mpsd: --serve/--listen" >&2; exit 2; }
+	if [ -z "$serve" ] || [ -z "$listen" ]; then
+		echo "fake-mpsd: server needs --serve and --listen" >&2
+		exit 2
+	fi
 	make_tun
 	for a in "${addrs[@]}"; do
 		ip addr add "$a/$(hlen_of "$a")" dev lo || exit 1

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables set here are read by the tests sourcing it
 #
 # tests/netns/lib.sh - shared harness for the network-namespace integration tests.
 #
@@ -18,7 +19,8 @@
 #              when it is not executable
 #   FILE_MB    size of the transferred file in MiB (default 50)
 #   FAMILY     4 or 6: address family of the topology builders (default 4)
-#   NS_PREFIX  prefix of the namespace names (default mps$$)
+#   NS_PREFIX  prefix of the namespace names, "<prefix>-cli" etc. (default mps$$; when set
+#              but empty the names are exactly cli, srv1, srv2, srv)
 #   TRANSFER_TIMEOUT  seconds a single transfer may take (default 120)
 #   MPS_NETNS_KEEP=1  keep the scratch directory (captures, logs) after the test
 #   MPS_NETNS_PERSIST=1  do not register any cleanup (contrib/topology/topo.sh uses this)
@@ -29,7 +31,8 @@ BUILDDIR=${BUILDDIR:-${top_builddir:-$SRCDIR}}
 MPSD=${MPSD:-$BUILDDIR/apps/mpsd}
 FILE_MB=${FILE_MB:-50}
 FAMILY=${FAMILY:-4}
-NS_PREFIX=${NS_PREFIX:-mps$$}
+NS_PREFIX=${NS_PREFIX-mps$$}
+_NSP=${NS_PREFIX:+$NS_PREFIX-}
 TRANSFER_TIMEOUT=${TRANSFER_TIMEOUT:-120}
 TEST_NAME=${MPS_TEST_NAME:-$(basename "$0" .sh)}
 PYTHON=/usr/bin/python3
@@ -80,8 +83,8 @@ _lib_on_exit() {
 
 if [ "${MPS_NETNS_PERSIST:-0}" != 1 ]; then
 	trap _lib_on_exit EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
+	trap 'echo "INTERRUPTED: $TEST_NAME" >&2; exit 130' INT
+	trap 'echo "TERMINATED: $TEST_NAME" >&2; exit 143' TERM
 fi
 
 # require_root / require_cmd CMD...: skip (77) when the machine cannot run the test.
@@ -104,7 +107,7 @@ require_mpsd() {
 # require_base: the common requirements of every test.
 require_base() {
 	require_root
-	require_cmd ip nft tc ss nstat curl mptcpize sha256sum dumpcap tshark
+	require_cmd ip nft tc ss nstat curl mptcpize sha256sum dumpcap tshark mergecap
 	[ -x "$PYTHON" ] || skip "missing $PYTHON (contrib/install-deps.sh)"
 	[ -e /proc/sys/net/mptcp/enabled ] || skip "kernel without MPTCP"
 }
@@ -333,7 +336,7 @@ _lib_ns_ready() {
 # TUN devices and the /32 (/128) routes to their own addresses.
 topo_two_servers() {
 	topo_addresses
-	NS_CLI=$NS_PREFIX-cli NS_SRV1=$NS_PREFIX-srv1 NS_SRV2=$NS_PREFIX-srv2
+	NS_CLI=${_NSP}cli NS_SRV1=${_NSP}srv1 NS_SRV2=${_NSP}srv2
 	ns_create "$NS_CLI"
 	ns_create "$NS_SRV1"
 	ns_create "$NS_SRV2"
@@ -367,7 +370,7 @@ topo_two_servers() {
 #        go back on path 2.  Replies to A_C1 / A_C2 follow the connected routes.
 topo_one_server_two_paths() {
 	topo_addresses
-	NS_CLI=$NS_PREFIX-cli NS_SRV=$NS_PREFIX-srv
+	NS_CLI=${_NSP}cli NS_SRV=${_NSP}srv
 	ns_create "$NS_CLI"
 	ns_create "$NS_SRV"
 	veth "$NS_CLI" c1 "$NS_SRV" s1
@@ -505,7 +508,7 @@ mpsd_start() {
 	local ns=$1 name=$2
 	shift 2
 	bg_run "$ns" "$WORK/mpsd-$name.log" "$MPSD" "$@"
-	log "mpsd $* (in ${ns#"$NS_PREFIX"-})"
+	log "mpsd $* (in ${ns#"$_NSP"})"
 }
 
 # mpsd_check PID LOGNAME: fail unless that mpsd still runs and its log holds no sanitizer
@@ -613,8 +616,11 @@ nstat_get() {
 expect_counter() {
 	local v
 	v=$(nstat_get "$1" "$2")
-	# shellcheck disable=SC2086
-	[ "$v" $3 "$4" ] || fail "$2 in $1 is $v, expected $3 $4"
+	case $3 in
+	-gt | -ge | -eq | -le | -lt | -ne) ;;
+	*) fail "expect_counter: bad operator $3" ;;
+	esac
+	test "$v" "$3" "$4" || fail "$2 in $1 is $v, expected $3 $4"
 	log "$2 = $v"
 }
 
@@ -773,23 +779,29 @@ strip_mptcp_off() {
 # Captures and tshark checks
 
 # capture_start NS IFACES FILE [SNAPLEN]: capture on IFACES (comma separated) of NS into the
-# pcapng FILE with dumpcap, headers only (SNAPLEN bytes, default 200); returns once capturing.
+# pcapng FILE, headers only (SNAPLEN bytes, default 200); returns once capturing.  One dumpcap
+# per interface (a single dumpcap on several interfaces queues packets between threads and
+# drops most of them at veth speed); capture_stop merges the parts into FILE.
+_CAP_MERGE=()	# "FILE part..." per capture
 capture_start() {
-	local ns=$1 file=$3 snap=${4:-200} args=() i logf
+	local ns=$1 file=$3 snap=${4:-200} i part logf parts=
 	for i in ${2//,/ }; do
-		args+=(-i "$i")
+		part="$file.$i.part"
+		logf="$WORK/dumpcap-$(basename "$file")-$i.log"
+		bg_run "$ns" "$logf" dumpcap -q -n -B 64 -s "$snap" -i "$i" -w "$part"
+		_CAP_PIDS+=("$BG_PID")
+		parts="$parts $part"
+		wait_until 10 grep -q "Capturing on" "$logf" ||
+			fail "dumpcap did not start: $(cat "$logf")"
 	done
-	logf="$WORK/dumpcap-$(basename "$file").log"
-	bg_run "$ns" "$logf" dumpcap -q -n -B 64 -s "$snap" "${args[@]}" -w "$file"
-	_CAP_PIDS+=("$BG_PID")
-	wait_until 10 grep -q "Capturing on" "$logf" || fail "dumpcap did not start: $(cat "$logf")"
+	_CAP_MERGE+=("$file$parts")
 	# "Capturing on" is printed just before the capture loop starts
 	sleep 0.3
 }
 
-# capture_stop: stop every running capture and wait until the files are complete.
+# capture_stop: stop every running capture, wait until the files are complete, merge them.
 capture_stop() {
-	local p
+	local p m
 	for p in "${_CAP_PIDS[@]}"; do
 		kill -TERM "$p" 2>/dev/null
 	done
@@ -798,6 +810,18 @@ capture_stop() {
 		wait "$p" 2>/dev/null
 	done
 	_CAP_PIDS=()
+	for m in "${_CAP_MERGE[@]}"; do
+		# shellcheck disable=SC2086
+		mergecap -w ${m%% *} ${m#* } && rm -f ${m#* }
+	done
+	_CAP_MERGE=()
+}
+
+# capture_drops FILE: packets the capture of FILE lost (from the dumpcap logs), "0" if none.
+capture_drops() {
+	cat "$WORK/dumpcap-$(basename "$1")"-*.log 2>/dev/null |
+		sed -n 's/.*received\/dropped on interface .*: [0-9]*\/\([0-9]*\) .*/\1/p' |
+		awk '{ s += $1 } END { print s + 0 }'
 }
 
 # The payload on PORT is decoded as plain data: captures are truncated (SNAPLEN) and random
@@ -833,7 +857,7 @@ _lib_tshark_lines() {
 #     tshark derives from the keys (mptcp.expected_token).
 # Prints the number of MPTCP connections, the tokens and the MP_JOIN SYN tokens.
 tshark_check_mptcp() {
-	local f=$1 out n toks jtoks conns t
+	local f=$1 out toks jtoks conns t all
 	shift
 	[ -s "$f" ] || { echo "tshark: no capture $f" >&2; return 1; }
 	out=$(_lib_tshark_lines "$f" '_ws.malformed || _ws.expert.severity == "Error"' \
@@ -854,18 +878,19 @@ tshark_check_mptcp() {
 	jtoks=$(_lib_dec2hex <<<"$jtoks")
 	conns=$(_lib_tshark_lines "$f" mptcp.stream -T fields -e mptcp.stream) || return 1
 	conns=$(sort -u <<<"$conns" | grep -c .)
-	# shellcheck disable=SC2086
-	log "tshark: $conns MPTCP connection(s), tokens:" $toks", MP_JOIN tokens:" ${jtoks:-none}
+	all=$(tr '\n' ' ' <<<"$toks")
+	log "tshark: $conns MPTCP connection(s), tokens: ${all% }, MP_JOIN tokens:" \
+		"$(tr '\n' ' ' <<<"${jtoks:-none}")(capture lost $(capture_drops "$f") packets)"
 	for t in $jtoks; do
 		grep -qx "$t" <<<"$toks" || {
-			echo "tshark: MP_JOIN SYN with unknown token $t (tokens:" $toks")" >&2
+			echo "tshark: MP_JOIN SYN with unknown token $t (tokens: ${all% })" >&2
 			return 1
 		}
 	done
 	for t in "$@"; do
 		t=$(_lib_hexnorm <<<"$t")
 		grep -qx "$t" <<<"$toks" || {
-			echo "tshark: expected token $t not seen (tokens:" $toks")" >&2
+			echo "tshark: expected token $t not seen (tokens: ${all% })" >&2
 			return 1
 		}
 	done

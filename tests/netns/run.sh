@@ -55,7 +55,7 @@ for t in "${tests[@]}"; do
 			done
 			ip netns del "$ns" 2>/dev/null
 		done
-		note=" (left namespaces behind: $(echo $leaked))"
+		note=" (left namespaces behind: $(tr '\n' ' ' <<<"$leaked"))"
 		[ "$rc" = 0 ] && rc=1
 	fi
 	[ "$rc" = 124 ] && note="$note (timed out after ${TEST_TIMEOUT}s)"

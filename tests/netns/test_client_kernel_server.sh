@@ -18,6 +18,7 @@
 # FAMILY=6 runs it over IPv6 (test_ipv6.sh).  PATH_RATE (e.g. 200mbit) limits each path
 # downstream with tbf, to make both paths necessary.
 
+# shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 require_base

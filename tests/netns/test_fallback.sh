@@ -17,6 +17,7 @@
 #                  falls back (MPTcpExtMPCapableFallbackSYNACK rises on the client).
 # Every case: sha256 (a working transfer) and mpsd still running with a clean log.
 
+# shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 CASES=${CASES:-plain-server strip-client strip-join plain-client strip-server}
@@ -28,7 +29,7 @@ mkdir -p "$WORK/www"
 make_file "$WORK/www/file" "$FILE_MB"
 
 transfer() {
-	http_get "$NS_CLI" "$1" "$WORK/got" ${3:-} || fail "$2: transfer failed"
+	http_get "$NS_CLI" "$1" "$WORK/got" "${3:-}" || fail "$2: transfer failed"
 	report_time "$2"
 	expect_same_file "$WORK/got" "$WORK/www/file" "$2"
 }

@@ -18,6 +18,7 @@
 # client-side capture with the token the client's path manager reports; mpsd still runs with
 # a clean log.  Prints the transfer times.
 
+# shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 CASES=${CASES:-a b}
