@@ -70,6 +70,7 @@ _lib_on_exit() {
 	if [ "$rc" = 1 ] && [ -n "${WORK:-}" ] && [ -d "$WORK" ]; then
 		for i in "$WORK"/*.log; do
 			[ -s "$i" ] || continue
+			case $(basename "$i") in dumpcap-*) continue ;; esac
 			echo "---- tail of $(basename "$i") ----" >&2
 			tail -n 15 "$i" >&2
 		done
@@ -800,8 +801,12 @@ capture_start() {
 }
 
 # capture_stop: stop every running capture, wait until the files are complete, merge them.
+# dumpcap reads the kernel's packet ring a block at a time and a block is handed over only
+# when full or after a timeout: packets of a block still open when dumpcap is stopped are
+# lost, so the captures get a second to drain first.
 capture_stop() {
 	local p m
+	[ ${#_CAP_PIDS[@]} = 0 ] || sleep 1
 	for p in "${_CAP_PIDS[@]}"; do
 		kill -TERM "$p" 2>/dev/null
 	done
