@@ -67,7 +67,7 @@ at_exit() {
 _lib_on_exit() {
 	local rc=$? i
 	trap - EXIT INT TERM
-	if [ "$rc" = 1 ] && [ -n "${WORK:-}" ] && [ -d "$WORK" ]; then
+	if [ "$rc" = 1 ] && [ -n "$WORK" ] && [ -d "$WORK" ]; then
 		for i in "$WORK"/*.log; do
 			[ -s "$i" ] || continue
 			case $(basename "$i") in dumpcap-*) continue ;; esac
@@ -114,8 +114,9 @@ require_base() {
 }
 
 # work_dir: create the scratch directory $WORK (removed at exit unless MPS_NETNS_KEEP=1).
+WORK=
 work_dir() {
-	[ -n "${WORK:-}" ] && return 0
+	[ -n "$WORK" ] && return 0
 	WORK=$(mktemp -d "/tmp/mps-netns-$TEST_NAME.XXXXXX") || fail "mktemp"
 	chmod 755 "$WORK"
 	if [ "${MPS_NETNS_KEEP:-0}" = 1 ]; then
@@ -199,18 +200,21 @@ bg_run() {
 	ip netns exec "$ns" "$@" >"$logf" 2>&1 </dev/null &
 	BG_PID=$!
 	_BG_PIDS+=("$BG_PID")
-	at_exit "kill $BG_PID"
+	at_exit "bg_stop $BG_PID"
 }
 
-# bg_stop PID: stop one background process started by bg_run.
+# bg_stop PID: stop one background process started by bg_run (only while it is still a child
+# of this shell, so that a recycled pid is never hit).
 bg_stop() {
+	_lib_child "$1" || return 0
 	kill "$1" 2>/dev/null || return 0
-	wait_until 5 _lib_dead "$1" || kill -9 "$1" 2>/dev/null
+	wait_until 5 _lib_dead "$1" || { _lib_child "$1" && kill -9 "$1" 2>/dev/null; }
 	wait "$1" 2>/dev/null
 	return 0
 }
 
 _lib_dead() { ! kill -0 "$1" 2>/dev/null; }
+_lib_child() { [ "$(ps -o ppid= -p "$1" 2>/dev/null | tr -d ' ')" = "$$" ]; }
 
 # --------------------------------------------------------------------------------------------
 # Namespaces and topologies
@@ -808,11 +812,10 @@ capture_stop() {
 	local p m
 	[ ${#_CAP_PIDS[@]} = 0 ] || sleep 1
 	for p in "${_CAP_PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null
+		_lib_child "$p" && kill -TERM "$p" 2>/dev/null
 	done
 	for p in "${_CAP_PIDS[@]}"; do
-		wait_until 10 _lib_dead "$p" || kill -9 "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
+		bg_stop "$p"
 	done
 	_CAP_PIDS=()
 	for m in "${_CAP_MERGE[@]}"; do

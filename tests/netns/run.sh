@@ -10,14 +10,19 @@
 #
 # Environment: BUILDDIR (where apps/mpsd is, default the source tree), MPSD, FILE_MB, ...
 # (see lib.sh), TEST_TIMEOUT (seconds per test, default 1200), LOGDIR (where each test's
-# output goes, default a new /tmp/mps-netns-logs.XXXXXX), VERBOSE=1 (print every output).
+# output goes; default a new /tmp/mps-netns-logs.XXXXXX, removed again when nothing failed),
+# VERBOSE=1 (print every output).
 # After each test, namespaces left with that test's prefix are removed and the test fails.
 
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 export BUILDDIR=${BUILDDIR:-$src}
 TEST_TIMEOUT=${TEST_TIMEOUT:-1200}
-LOGDIR=${LOGDIR:-$(mktemp -d /tmp/mps-netns-logs.XXXXXX)}
+own_logdir=0
+if [ -z "${LOGDIR:-}" ]; then
+	LOGDIR=$(mktemp -d /tmp/mps-netns-logs.XXXXXX)
+	own_logdir=1
+fi
 mkdir -p "$LOGDIR"
 
 tests=()
@@ -73,5 +78,10 @@ for t in "${tests[@]}"; do
 		echo "    (full output: $logf)"
 	fi
 done
+if [ "$nfail" = 0 ] && [ "$own_logdir" = 1 ] && [ "${VERBOSE:-0}" != 1 ]; then
+	rm -rf "$LOGDIR"
+elif [ "$nfail" != 0 ]; then
+	echo "logs: $LOGDIR"
+fi
 echo "$npass passed, $nfail failed, $nskip skipped"
 [ "$nfail" = 0 ]
