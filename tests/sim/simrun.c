@@ -5,16 +5,19 @@
  *   simrun [--seed N] [--size BYTES[k|M]] [--paths N] [--loss PCT] [--rate MBPS]
  *          [--delay MS] [--queue BYTES] [--reorder PCT] [--reorder-ms MS]
  *          [--dup PCT] [--down PATH@MS] [--no-mptcp] [--limit S] [--close]
+ *          [--servers N] [--server-dies MS]
  *          [--pcap FILE] [--trace] [--trace-lines N]
  *
  * Path i is client address i -> server 1, with the same settings in both
  * directions.  --loss, --rate, --delay, --queue, --reorder and --dup take a
  * value or a comma-separated list with one value per path (the last value
- * repeats): --delay 5,8.  Loss, reordering and duplication are in percent
- * (resolution 0.1 %).  --down 1@500 takes path 1 (0-based) down at 500 ms.  --trace
- * prints every packet event on stderr (as SIM_TRACE=1 does); when the run
- * fails, the last N packet events (default 40) are printed on stderr.  Exit status 0
- * when the transfer completed byte-exact, 1 when not, 2 for bad arguments.
+ * repeats): --delay 5,8.  --servers N adds servers 2..N (10.88.N.1), joined
+ * from the first client address over paths of path 0's settings (numbered
+ * after the client's paths); --server-dies kills server 1 silently.  Loss, reordering and
+ * duplication are in percent (resolution 0.1 %).  --down 1@500 takes path 1 (0-based) down at 500
+ * ms.  --trace prints every packet event on stderr (as SIM_TRACE=1 does); when the run fails, the
+ * last N packet events (default 40) are printed on stderr.  Exit status 0 when the transfer
+ * completed byte-exact, 1 when not, 2 for bad arguments.
  */
 #include "sim_app.h"
 
@@ -28,7 +31,8 @@ static void simrun_usage(void)
 		"usage: simrun [--seed N] [--size BYTES[k|M]] [--paths N] [--loss PCT]\n"
 		"              [--rate MBPS] [--delay MS] [--queue BYTES] [--reorder PCT]\n"
 		"              [--reorder-ms MS] [--dup PCT] [--down PATH@MS] [--no-mptcp]\n"
-		"              [--limit S] [--close] [--pcap FILE] [--trace] [--trace-lines N]\n");
+		"              [--limit S] [--close] [--pcap FILE] [--trace] [--trace-lines N]\n"
+		"              [--servers N] [--server-dies MS]\n");
 }
 
 static int simrun_num(const char *s, double *out)
@@ -110,10 +114,12 @@ int main(int argc, char **argv)
 	sim_xfer_result res;
 	double v, reorder_ms = 5;
 	long down_path = -1;
+	size_t nservers = 1;
 	double down_ms = 0;
 	size_t i, j;
 	int k, rc;
 
+	setvbuf(stdout, NULL, _IOLBF, 0); /* keep the order with the trace on stderr */
 	sim_xfer_defaults(&cfg);
 	cfg.trace_lines = 40;
 	cfg.trace_out = stderr;
@@ -167,6 +173,10 @@ int main(int argc, char **argv)
 			reorder_ms = v;
 		} else if (strcmp(o, "--trace-lines") == 0) {
 			cfg.trace_lines = (size_t)v;
+		} else if (strcmp(o, "--servers") == 0) {
+			nservers = (size_t)v;
+		} else if (strcmp(o, "--server-dies") == 0) {
+			cfg.server_dies_at[0] = (uint64_t)(v * 1e6);
 		} else if (strcmp(o, "--limit") == 0) {
 			cfg.time_limit = (uint64_t)(v * 1e9);
 		} else {
@@ -176,7 +186,8 @@ int main(int argc, char **argv)
 		if (takes)
 			k++;
 	}
-	if (cfg.npaths < 1 || cfg.npaths > SIM_XFER_MAX_PATHS ||
+	if (cfg.npaths < 1 || cfg.npaths + nservers - 1 > SIM_XFER_MAX_PATHS || nservers < 1 ||
+	    nservers > SIM_XFER_MAX_SERVERS ||
 	    (down_path >= 0 && (size_t)down_path >= cfg.npaths)) {
 		simrun_usage();
 		return 2;
@@ -190,6 +201,14 @@ int main(int argc, char **argv)
 		}
 		cfg.path[i].down = cfg.path[i].up;
 	}
+	/* further servers: joined from the first client address */
+	for (i = 1; i < nservers; i++) {
+		sim_xfer_path *p = &cfg.path[cfg.npaths++];
+		*p = cfg.path[0];
+		p->server = (uint8_t)i;
+	}
+	cfg.nservers = nservers;
+	cfg.join_servers = nservers > 1;
 	if (down_path >= 0)
 		cfg.path[down_path].down_at = (uint64_t)(down_ms * 1e6);
 
@@ -231,6 +250,13 @@ int main(int argc, char **argv)
 	       res.server_stats[0].retransmits, res.server_stats[0].rto_fired,
 	       res.server_stats[0].reinjected_bytes, res.server_stats[0].rst_received,
 	       res.server_stats[0].rst_sent, res.sim.events, (double)res.t_end / 1e6);
+	for (i = 1; i < cfg.nservers; i++)
+		printf("  server %zu: joins accepted %" PRIu64 " refused %" PRIu64
+		       ", rst out %" PRIu64 ", accepted %" PRIu64 "\n",
+		       i + 1, res.server_stats[i].joins_accepted, res.server_stats[i].joins_refused,
+		       res.server_stats[i].rst_sent, res.server[i].accepted);
+	if (res.client.err != 0)
+		printf("  client error: %s\n", mps_strerror(res.client.err));
 	if (rc == MPS_ERR_INVAL || rc == MPS_ERR_NOMEM)
 		return 2;
 	return res.ok ? 0 : 1;

@@ -10,12 +10,14 @@
  * and, for the first failing seed of a scenario, its reason and the last
  * packet events (the run is repeated with tracing on: runs are exact
  * functions of their seed).  Reproduce one with tests/sim/simrun or
- * SIM_SEED=N [SIM_PCAP=file] tests/sim/sim_tests sim_scenarios.
+ * SIM_SCENARIO=NAME SIM_SEED=N [SIM_PCAP=file] [SIM_TRACE=1]
+ *     tests/sim/sim_tests sim_scenarios
  *
  * Environment:
  *   SIM_SEEDS=N       run N seeds per scenario instead of the default
  *   SIM_SEED=N        run only seed N (the seeds printed are the real ones:
  *                     each scenario draws from its own range)
+ *   SIM_SCENARIO=S    run only the scenarios whose name contains S
  *   SIM_KNOWN_FAIL=1  enforce the scenarios listed in scen_known_fail[]
  *                     (failures caused by stack bugs that are being fixed);
  *                     otherwise they run and report, but do not fail.
@@ -90,6 +92,7 @@ static void scen_run(const char *name, unsigned nseeds, scen_setup_fn setup, sce
 		     const void *arg)
 {
 	const char *one = getenv("SIM_SEED"), *many = getenv("SIM_SEEDS");
+	const char *only = getenv("SIM_SCENARIO");
 	uint64_t first = scen_first_seed(name), last, seed, worst_gap = 0, worst_done = 0,
 		 worst_gap_seed = 0;
 	double gp_sum = 0, gp_min = 0;
@@ -97,6 +100,8 @@ static void scen_run(const char *name, unsigned nseeds, scen_setup_fn setup, sce
 	bool known = scen_is_known_fail(name);
 	char buf[200];
 
+	if (only != NULL && only[0] != '\0' && strstr(name, only) == NULL)
+		return;
 	if (many != NULL && atoi(many) > 0)
 		nseeds = (unsigned)atoi(many);
 	last = first + nseeds - 1;
@@ -118,7 +123,11 @@ static void scen_run(const char *name, unsigned nseeds, scen_setup_fn setup, sce
 			if (failures <= 3)
 				printf("  sim: %s seed %" PRIu64 ": %s\n", name, seed, why);
 			if (failures == 1) {
-				/* the same run again, traced */
+				/* the same run again, traced (setup again: it
+				 * resets the state of filters) */
+				sim_xfer_defaults(&cfg);
+				cfg.seed = seed;
+				setup(&cfg, seed, arg);
 				cfg.trace_lines = 30;
 				cfg.trace_out = stdout;
 				sim_xfer_run(&cfg, &r);
@@ -467,6 +476,53 @@ static void test_two_10mbit_paths_goodput_near_sum(void)
 	scen_run("rate_10+10mbit_goodput", 5, setup_rates, check_rates, &paths);
 }
 
+/* --- more servers ------------------------------------------------------------------------ */
+
+static void setup_join_other_server(sim_xfer_cfg *cfg, uint64_t seed, const void *arg)
+{
+	sim_dir_cfg d = {.delay_ns = 5 * MS, .rate_bps = 20000000};
+
+	(void)seed;
+	(void)arg;
+	cfg->size = 500000;
+	cfg->nservers = 2;
+	cfg->join_servers = true;
+	scen_paths(cfg, 1, &d);
+	cfg->npaths = 2;
+	cfg->path[1] = cfg->path[0];
+	cfg->path[1].server = 1;
+}
+
+static const char *check_join_other_server(const sim_xfer_cfg *cfg, const sim_xfer_result *r,
+					   const void *arg, char *buf, size_t size)
+{
+	if (check_mptcp(cfg, r, arg, buf, size) != NULL)
+		return buf;
+	/* Without a shared group key the second server cannot verify the
+	 * join's token: it must refuse it (RFC 8684 §3.2) and create nothing. */
+	if (r->server_stats[1].joins_refused + r->server_stats[1].rst_sent == 0 ||
+	    r->server_stats[1].joins_accepted != 0 || r->server[1].accepted != 0) {
+		snprintf(buf, size,
+			 "second server: joins accepted %" PRIu64 " refused %" PRIu64
+			 " rst %" PRIu64 " connections %" PRIu64,
+			 r->server_stats[1].joins_accepted, r->server_stats[1].joins_refused,
+			 r->server_stats[1].rst_sent, r->server[1].accepted);
+		return buf;
+	}
+	if (r->link[0][SIM_BA].payload_delivered < cfg->size) {
+		snprintf(buf, size, "only %" PRIu64 " bytes came from the first server",
+			 r->link[0][SIM_BA].payload_delivered);
+		return buf;
+	}
+	return NULL;
+}
+
+static void test_join_to_non_member_server_is_refused(void)
+{
+	scen_run("join_to_other_server_refused", 20, setup_join_other_server,
+		 check_join_other_server, NULL);
+}
+
 /* --- 8: lost handshake packets and DATA_FIN -------------------------------------------------- */
 
 enum drop_what {
@@ -645,6 +701,7 @@ static CU_TestInfo tests_scenarios[] = {
     {"joined_path_down_completes_on_other", test_joined_path_down_completes_on_other},
     {"one_10mbit_path_goodput", test_one_10mbit_path_goodput},
     {"two_10mbit_paths_goodput_near_sum", test_two_10mbit_paths_goodput_near_sum},
+    {"join_to_non_member_server_is_refused", test_join_to_non_member_server_is_refused},
     {"lost_syn_is_retransmitted", test_lost_syn_is_retransmitted},
     {"two_lost_syns_are_retransmitted", test_two_lost_syns_are_retransmitted},
     {"lost_synack_is_retransmitted", test_lost_synack_is_retransmitted},
