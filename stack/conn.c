@@ -535,6 +535,7 @@ static void conn_established(mps_conn *c, uint64_t now)
 	}
 	if (c->mptcp && !c->fallback)
 		pm_conn_established(c, now);
+	conn_push(c, now); /* data queued before the handshake completed */
 }
 
 int conn_sf_established(mps_conn *c, mps_sf *sf, const mps_opts *o, uint64_t now)

@@ -36,6 +36,7 @@ typedef struct t_host {
 	int close_err;
 	size_t tx_total, tx_done; /* server: bytes to send */
 	bool shut;
+	bool wait_request;   /* server: send only after the client's request */
 	uint64_t rng;
 } t_host;
 
@@ -155,6 +156,8 @@ static void t_srv_pump(t_host *h)
 {
 	uint8_t buf[16384];
 
+	if (h->wait_request && h->rxlen < 4)
+		return;
 	while (h->conn && h->tx_done < h->tx_total) {
 		size_t k = h->tx_total - h->tx_done, i;
 		ssize_t r;
@@ -203,6 +206,8 @@ static void t_event(void *user, mps_conn *c, enum mps_event ev, int err)
 {
 	t_host *h = user;
 
+	if (getenv("T_TRACE"))
+		fprintf(stderr, "event %d on %s err %d\n", ev, h == &h->net->srv ? "srv" : "cli", err);
 	switch (ev) {
 	case MPS_EV_ACCEPT:
 		h->conn = c;
@@ -210,6 +215,8 @@ static void t_event(void *user, mps_conn *c, enum mps_event ev, int err)
 		break;
 	case MPS_EV_READABLE:
 		t_read_all(h);
+		if (h->tx_total)
+			t_srv_pump(h);
 		break;
 	case MPS_EV_WRITABLE:
 		t_srv_pump(h);
@@ -285,8 +292,11 @@ static void t_run(t_net *n, uint64_t limit)
 			uint64_t a = mps_stack_next_expiry(n->cli.s);
 			uint64_t b = mps_stack_next_expiry(n->srv.s);
 			uint64_t t = a < b ? a : b;
-			if (t == MPS_TIME_NONE)
+			if (t == MPS_TIME_NONE) {
+				if (getenv("T_TRACE"))
+					fprintf(stderr, "t_run: idle at %.3f ms\n", (double)n->now / 1e6);
 				break;
+			}
 			if (t > n->now)
 				n->now = t;
 			mps_stack_handle_expiry(n->cli.s, n->now);
@@ -298,13 +308,13 @@ static void t_run(t_net *n, uint64_t limit)
 	}
 }
 
-static t_net *t_setup(bool srv_no_mptcp, const char *cli2, size_t bytes)
+static t_net *t_setup2(bool srv_no_mptcp, bool cli_no_mptcp, const char *cli2, size_t bytes)
 {
 	t_net *n = calloc(1, sizeof(*n));
 	mps_addr listen;
 	mps_connect_params cp;
 
-	t_host_init(n, &n->cli, "10.77.0.2", cli2, 0x1234567, false);
+	t_host_init(n, &n->cli, "10.77.0.2", cli2, 0x1234567, cli_no_mptcp);
 	t_host_init(n, &n->srv, "10.88.1.1", NULL, 0x7654321, srv_no_mptcp);
 	n->srv.tx_total = bytes;
 	CU_ASSERT_FATAL(mps_addr_parse(&listen, "10.88.1.1:8080") == 0);
@@ -312,6 +322,11 @@ static t_net *t_setup(bool srv_no_mptcp, const char *cli2, size_t bytes)
 	memset(&cp, 0, sizeof(cp));
 	cp.remote = listen;
 	return n;
+}
+
+static t_net *t_setup(bool srv_no_mptcp, const char *cli2, size_t bytes)
+{
+	return t_setup2(srv_no_mptcp, false, cli2, bytes);
 }
 
 static void t_connect(t_net *n)
@@ -380,6 +395,45 @@ static void test_conn_plain_tcp_server_falls_back(void)
 	t_teardown(n);
 }
 
+static void test_conn_plain_tcp_client_is_served(void)
+{
+	t_net *n = t_setup2(false, true, NULL, 300000);
+	mps_conn_info ci;
+
+	t_connect(n);
+	t_run(n, 60ull * 1000 * MPS_NS_PER_MS);
+	t_check_payload(n, 300000);
+	CU_ASSERT_FATAL(n->srv.conn != NULL);
+	mps_conn_get_info(n->srv.conn, &ci, NULL, 0);
+	CU_ASSERT(!ci.mptcp);
+	CU_ASSERT(n->mpc_seen == 0);
+	t_teardown(n);
+}
+
+static void test_conn_plain_tcp_request_response(void)
+{
+	t_net *n = t_setup2(false, true, NULL, 300000);
+
+	n->srv.wait_request = true;
+	t_connect(n);
+	CU_ASSERT(mps_conn_send(n->cli.conn, (const uint8_t *)"GET /", 5, n->now) == 5);
+	t_run(n, 60ull * 1000 * MPS_NS_PER_MS);
+	t_check_payload(n, 300000);
+	t_teardown(n);
+}
+
+static void test_conn_mptcp_request_response(void)
+{
+	t_net *n = t_setup2(false, false, NULL, 300000);
+
+	n->srv.wait_request = true;
+	t_connect(n);
+	CU_ASSERT(mps_conn_send(n->cli.conn, (const uint8_t *)"GET /", 5, n->now) == 5);
+	t_run(n, 60ull * 1000 * MPS_NS_PER_MS);
+	t_check_payload(n, 300000);
+	t_teardown(n);
+}
+
 static void test_conn_stripped_options_fall_back(void)
 {
 	t_net *n = t_setup(false, NULL, 300000);
@@ -425,6 +479,9 @@ static void test_conn_survives_periodic_loss(void)
 static CU_TestInfo tests_conn[] = {
 	{"test_conn_mptcp_transfer_is_byte_exact", test_conn_mptcp_transfer_is_byte_exact},
 	{"test_conn_plain_tcp_server_falls_back", test_conn_plain_tcp_server_falls_back},
+	{"test_conn_plain_tcp_client_is_served", test_conn_plain_tcp_client_is_served},
+	{"test_conn_plain_tcp_request_response", test_conn_plain_tcp_request_response},
+	{"test_conn_mptcp_request_response", test_conn_mptcp_request_response},
 	{"test_conn_stripped_options_fall_back", test_conn_stripped_options_fall_back},
 	{"test_conn_two_client_addresses_join", test_conn_two_client_addresses_join},
 	{"test_conn_survives_periodic_loss", test_conn_survives_periodic_loss},
