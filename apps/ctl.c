@@ -283,6 +283,11 @@ static void ctl_status_text(mps_text *t, const mps_ctl_status *st)
 		if (ci->mptcp)
 			mps_text_printf(t, "  token local %08" PRIx32 " remote %08" PRIx32 "\n",
 					ci->local_token, ci->remote_token);
+		if (c->has_relay)
+			mps_text_printf(t,
+					"  relay up %" PRIu64 " down %" PRIu64
+					" bytes, send space %zu\n",
+					c->relay_up, c->relay_down, c->send_space);
 		mps_text_printf(t,
 				"  bytes sent %" PRIu64 " acked %" PRIu64 " received %" PRIu64
 				" delivered %" PRIu64 "; data_ack sent %" PRIu64
@@ -371,6 +376,11 @@ static void ctl_status_json(mps_text *t, const mps_ctl_status *st)
 		mps_json_u64(&j, "bytes_delivered", ci->bytes_delivered);
 		mps_json_u64(&j, "data_ack_sent", ci->data_ack_sent);
 		mps_json_u64(&j, "data_ack_received", ci->data_ack_received);
+		if (c->has_relay) {
+			mps_json_u64(&j, "relay_up", c->relay_up);
+			mps_json_u64(&j, "relay_down", c->relay_down);
+			mps_json_u64(&j, "send_space", c->send_space);
+		}
 		mps_json_u64(&j, "nsubflows", ci->nsubflows);
 		mps_json_begin_array(&j, "subflows");
 		for (k = 0; k < c->nsf; k++) {

@@ -456,6 +456,12 @@ static void mpsd_status(struct mpsd *d, mps_text *t, bool json)
 		conns[i].nsf = mps_conn_get_info(c, &conns[i].info, sfs + i * MPSD_MAX_SUBFLOWS,
 						 MPSD_MAX_SUBFLOWS);
 		conns[i].app = r != NULL ? r->app : "closing";
+		if (r != NULL) {
+			conns[i].has_relay = true;
+			conns[i].relay_up = r->bytes_up;
+			conns[i].relay_down = r->bytes_down;
+			conns[i].send_space = mps_conn_send_space(c);
+		}
 	}
 	memset(&st, 0, sizeof(st));
 	st.version = PACKAGE_VERSION;

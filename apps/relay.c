@@ -91,8 +91,10 @@ static void relay_finish(mps_relay *r, uint64_t now, int fail)
 	if (fail != 0)
 		mps_log(1, "conn #%llu (%s) aborted: %s%s; up %llu down %llu bytes",
 			(unsigned long long)r->id, r->app, r->fail_local ? "local end: " : "",
-			mps_strerror(fail), (unsigned long long)r->bytes_up,
-			(unsigned long long)r->bytes_down);
+			r->fail_local && r->ctx == &r->fd_end && r->fd_end.err != 0
+				? strerror(r->fd_end.err)
+				: mps_strerror(fail),
+			(unsigned long long)r->bytes_up, (unsigned long long)r->bytes_down);
 	else
 		mps_log(1, "conn #%llu (%s) closed; up %llu down %llu bytes",
 			(unsigned long long)r->id, r->app, (unsigned long long)r->bytes_up,
@@ -268,8 +270,7 @@ static ssize_t relay_fd_read(void *ctx, uint8_t *buf, size_t cap)
 		int err = relay_fd_err(errno);
 
 		if (err != MPS_ERR_AGAIN)
-			mps_log(2, "conn #%llu: local socket: %s",
-				(unsigned long long)e->relay->id, strerror(errno));
+			e->err = errno;
 		return err;
 	}
 	return n;
@@ -287,8 +288,7 @@ static ssize_t relay_fd_write(void *ctx, const uint8_t *buf, size_t len)
 		int err = relay_fd_err(errno);
 
 		if (err != MPS_ERR_AGAIN)
-			mps_log(2, "conn #%llu: local socket: %s",
-				(unsigned long long)e->relay->id, strerror(errno));
+			e->err = errno;
 		return err;
 	}
 	return n;

@@ -69,6 +69,7 @@ struct mps_relay_fd {
 	int fd;
 	int epfd;
 	uint32_t events; /* what epoll has now; 0 = not registered */
+	int err;         /* errno of the failure that ended it, for the log */
 	struct mps_relay *relay;
 };
 

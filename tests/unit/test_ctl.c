@@ -116,6 +116,10 @@ static void ctl_fixture(mps_ctl_status *st, mps_ctl_conn *c, mps_subflow_info sf
 	c->info.bytes_received = 5000;
 	c->info.nsubflows = 2;
 	c->app = "player";
+	c->has_relay = true;
+	c->relay_up = 85;
+	c->relay_down = 4000;
+	c->send_space = 65536;
 	mps_addr_parse(&sf[0].local, "10.77.0.2:40000");
 	mps_addr_parse(&sf[0].remote, "10.88.1.1:80");
 	sf[0].state = "ESTABLISHED";
@@ -156,6 +160,7 @@ static void test_ctl_status_text_lists_connections_and_subflows(void)
 		"1 connection\n"
 		"conn 0: 10.77.0.2:40000 -> 10.88.1.1:80 ESTABLISHED mptcp client player\n"
 		"  token local cc960a2b remote be7b732c\n"
+		"  relay up 85 down 4000 bytes, send space 65536\n"
 		"  bytes sent 100 acked 0 received 5000 delivered 0; data_ack sent 0 received 0\n"
 		"  2 subflows\n"
 		"  subflow 10.77.0.2:40000 -> 10.88.1.1:80 ESTABLISHED id 0/0 initial\n"
@@ -199,6 +204,7 @@ static void test_ctl_status_json_is_valid_json(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(t.buf, "\"state\":\"SYN\\\"SENT\\u0001\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(t.buf, "\"remote\":\"[fd00::1]:80\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(t.buf, "\"uptime_ms\":12345,"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(t.buf, "\"relay_down\":4000,\"send_space\":65536,"));
 	CU_ASSERT_EQUAL(t.buf[t.len - 1], '\n');
 	rc = ctl_json_tool(t.buf);
 	if (rc >= 0)
