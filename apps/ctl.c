@@ -208,8 +208,8 @@ int mps_ctl_parse_request(const char *line, size_t len)
 	while (i < len) {
 		size_t s, wl;
 
-		while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r' ||
-				   line[i] == '\n'))
+		while (i < len &&
+		       (line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\n'))
 			i++;
 		if (i == len)
 			break;
@@ -251,8 +251,8 @@ static void ctl_status_text(mps_text *t, const mps_ctl_status *st)
 			st->tun ? st->tun : "-", st->uptime_ns / 1000000000u,
 			st->uptime_ns / 1000000u % 1000u);
 	mps_text_printf(t,
-			"packets in %" PRIu64 " out %" PRIu64 ", bytes in %" PRIu64
-			" out %" PRIu64 ", tun drops %" PRIu64 "\n",
+			"packets in %" PRIu64 " out %" PRIu64 ", bytes in %" PRIu64 " out %" PRIu64
+			", tun drops %" PRIu64 "\n",
 			s->pkts_in, s->pkts_out, s->bytes_in, s->bytes_out, st->tun_drops);
 	mps_text_printf(t,
 			"dropped: malformed %" PRIu64 " checksum %" PRIu64 " no-conn %" PRIu64
@@ -261,8 +261,7 @@ static void ctl_status_text(mps_text *t, const mps_ctl_status *st)
 			s->opt_malformed);
 	mps_text_printf(t,
 			"connections opened %" PRIu64 " accepted %" PRIu64 " closed %" PRIu64
-			" fallbacks %" PRIu64 "; joins accepted %" PRIu64 " refused %" PRIu64
-			"\n",
+			" fallbacks %" PRIu64 "; joins accepted %" PRIu64 " refused %" PRIu64 "\n",
 			s->conns_opened, s->conns_accepted, s->conns_closed, s->fallbacks,
 			s->joins_accepted, s->joins_refused);
 	mps_text_printf(t,
@@ -275,19 +274,17 @@ static void ctl_status_text(mps_text *t, const mps_ctl_status *st)
 		const mps_ctl_conn *c = &st->conns[i];
 		const mps_conn_info *ci = &c->info;
 
-		mps_text_printf(t, "conn %zu: %s -> %s %s %s %s%s%s\n", i,
-				mps_addr_format(&ci->local, a), mps_addr_format(&ci->remote, b),
-				ci->state ? ci->state : "?", ctl_kind(ci),
-				ci->is_server ? "server" : "client", c->app ? " " : "",
-				c->app ? c->app : "");
+		mps_text_printf(
+		    t, "conn %zu: %s -> %s %s %s %s%s%s\n", i, mps_addr_format(&ci->local, a),
+		    mps_addr_format(&ci->remote, b), ci->state ? ci->state : "?", ctl_kind(ci),
+		    ci->is_server ? "server" : "client", c->app ? " " : "", c->app ? c->app : "");
 		if (ci->mptcp)
 			mps_text_printf(t, "  token local %08" PRIx32 " remote %08" PRIx32 "\n",
 					ci->local_token, ci->remote_token);
 		if (c->has_relay)
-			mps_text_printf(t,
-					"  relay up %" PRIu64 " down %" PRIu64
-					" bytes, send space %zu\n",
-					c->relay_up, c->relay_down, c->send_space);
+			mps_text_printf(
+			    t, "  relay up %" PRIu64 " down %" PRIu64 " bytes, send space %zu\n",
+			    c->relay_up, c->relay_down, c->send_space);
 		mps_text_printf(t,
 				"  bytes sent %" PRIu64 " acked %" PRIu64 " received %" PRIu64
 				" delivered %" PRIu64 "; data_ack sent %" PRIu64

@@ -77,9 +77,9 @@ struct mps_http_session {
 /* A request, parsed into a plain struct before anything acts on it. */
 struct http_req {
 	bool bad;
-	bool head;      /* method HEAD */
-	bool get;       /* method GET */
-	int minor;      /* HTTP/1.<minor> */
+	bool head; /* method HEAD */
+	bool get;  /* method GET */
+	int minor; /* HTTP/1.<minor> */
 	const char *target;
 	size_t target_len;
 	bool has_host;
@@ -150,20 +150,20 @@ const char *mps_http_content_type(const char *path)
 		const char *ext;
 		const char *type;
 	} types[] = {
-		{"mp4", "video/mp4"},
-		{"m4v", "video/mp4"},
-		{"m4s", "video/iso.segment"},
-		{"m4a", "audio/mp4"},
-		{"ts", "video/mp2t"},
-		{"webm", "video/webm"},
-		{"m3u8", "application/vnd.apple.mpegurl"},
-		{"mpd", "application/dash+xml"},
-		{"html", "text/html"},
-		{"htm", "text/html"},
-		{"txt", "text/plain"},
-		{"json", "application/json"},
-		{"css", "text/css"},
-		{"js", "text/javascript"},
+	    {"mp4", "video/mp4"},
+	    {"m4v", "video/mp4"},
+	    {"m4s", "video/iso.segment"},
+	    {"m4a", "audio/mp4"},
+	    {"ts", "video/mp2t"},
+	    {"webm", "video/webm"},
+	    {"m3u8", "application/vnd.apple.mpegurl"},
+	    {"mpd", "application/dash+xml"},
+	    {"html", "text/html"},
+	    {"htm", "text/html"},
+	    {"txt", "text/plain"},
+	    {"json", "application/json"},
+	    {"css", "text/css"},
+	    {"js", "text/javascript"},
 	};
 	const char *slash = strrchr(path, '/');
 	const char *dot = strrchr(path, '.');
@@ -611,20 +611,28 @@ static enum http_range_kind http_range(const char *v, size_t len, uint64_t size,
 static const char *http_reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 206: return "Partial Content";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 416: return "Range Not Satisfiable";
-	default: return "Internal Server Error";
+	case 200:
+		return "OK";
+	case 206:
+		return "Partial Content";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 416:
+		return "Range Not Satisfiable";
+	default:
+		return "Internal Server Error";
 	}
 }
 
 /* Append to the response head; the head is small by construction. */
 __attribute__((format(printf, 2, 3))) static void http_out(mps_http_session *h, const char *fmt,
-							  ...)
+							   ...)
 {
 	va_list ap;
 	int n;
@@ -635,8 +643,9 @@ __attribute__((format(printf, 2, 3))) static void http_out(mps_http_session *h, 
 	n = vsnprintf(h->out + h->outlen, sizeof(h->out) - h->outlen, fmt, ap);
 	va_end(ap);
 	if (n > 0)
-		h->outlen += (size_t)n < sizeof(h->out) - h->outlen ? (size_t)n
-								     : sizeof(h->out) - h->outlen - 1;
+		h->outlen += (size_t)n < sizeof(h->out) - h->outlen
+				 ? (size_t)n
+				 : sizeof(h->out) - h->outlen - 1;
 }
 
 /* An error answer with a one-line text body ("404 Not Found\n"). */

@@ -27,11 +27,11 @@ static const char mpsctl_usage[] = "usage: mpsctl [--ctl PATH] status [--json]\n
 enum { MPSCTL_CTL = 0x100, MPSCTL_JSON, MPSCTL_VERSION };
 
 static const struct option mpsctl_long[] = {
-	{"ctl", required_argument, NULL, MPSCTL_CTL},
-	{"json", no_argument, NULL, MPSCTL_JSON},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, MPSCTL_VERSION},
-	{NULL, 0, NULL, 0},
+    {"ctl", required_argument, NULL, MPSCTL_CTL},
+    {"json", no_argument, NULL, MPSCTL_JSON},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, MPSCTL_VERSION},
+    {NULL, 0, NULL, 0},
 };
 
 int main(int argc, char **argv)
@@ -58,7 +58,8 @@ int main(int argc, char **argv)
 			printf("mpsctl %s\n", PACKAGE_VERSION);
 			return 0;
 		case ':':
-			fprintf(stderr, "mpsctl: option '%s' needs an argument\n", argv[optind - 1]);
+			fprintf(stderr, "mpsctl: option '%s' needs an argument\n",
+				argv[optind - 1]);
 			return 2;
 		default:
 			fprintf(stderr, "mpsctl: unknown option '%s'; see mpsctl --help\n",
@@ -91,7 +92,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "mpsctl: cannot reach mpsd at %s: %s (is mpsd running?)\n",
 				path, strerror(-err));
 		else
-			fprintf(stderr, "mpsctl: cannot reach mpsd at %s: %s\n", path, strerror(-err));
+			fprintf(stderr, "mpsctl: cannot reach mpsd at %s: %s\n", path,
+				strerror(-err));
 		mps_text_free(&reply);
 		return 1;
 	}

@@ -295,7 +295,9 @@ static void mpsd_on_accept(struct mpsd *d, mps_conn *c)
 	mpsd_add_relay(d, r);
 	mps_log(1, "conn #%llu (%s) accepted: %s -> %s, %s", (unsigned long long)r->id, r->app,
 		mps_addr_format(&ci.remote, a), mps_addr_format(&ci.local, b),
-		ci.fallback ? "fallback" : ci.mptcp ? "mptcp" : "tcp");
+		ci.fallback ? "fallback"
+		: ci.mptcp  ? "mptcp"
+			    : "tcp");
 }
 
 static void mpsd_event(void *user, mps_conn *c, enum mps_event ev, int err)
@@ -317,11 +319,14 @@ static void mpsd_event(void *user, mps_conn *c, enum mps_event ev, int err)
 		mps_conn_get_info(c, &ci, NULL, 0);
 		mps_log(1, "conn #%llu (%s) connected to %s, %s", (unsigned long long)r->id, r->app,
 			mps_addr_format(&ci.remote, a),
-			ci.fallback ? "fallback" : ci.mptcp ? "mptcp" : "tcp");
+			ci.fallback ? "fallback"
+			: ci.mptcp  ? "mptcp"
+				    : "tcp");
 		break;
 	case MPS_EV_CLOSED:
 		mps_log(err != 0 ? 1 : 2, "conn #%llu (%s) closed by the stack: %s",
-			(unsigned long long)r->id, r->app, err != 0 ? mps_strerror(err) : "orderly");
+			(unsigned long long)r->id, r->app,
+			err != 0 ? mps_strerror(err) : "orderly");
 		break;
 	case MPS_EV_SUBFLOW:
 		mps_log(2, "conn #%llu: subflow change%s%s", (unsigned long long)r->id,
@@ -394,13 +399,14 @@ static void mpsd_accept_players(struct mpsd *d)
 
 	for (;;) {
 		mps_connect_params p = {
-			.remote = d->o.connect,
-			.join = d->o.joins,
-			.njoin = d->o.njoins,
+		    .remote = d->o.connect,
+		    .join = d->o.joins,
+		    .njoin = d->o.njoins,
 		};
 
 		sl = sizeof(ss);
-		fd = accept4(d->listenfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd =
+		    accept4(d->listenfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				mps_log(0, "mpsd: accept: %s", strerror(errno));
@@ -409,8 +415,8 @@ static void mpsd_accept_players(struct mpsd *d)
 		mpsd_from_sockaddr(&peer, &ss);
 		err = mps_connect(d->stack, &p, d->now, &c);
 		if (err < 0) {
-			mps_log(0, "mpsd: cannot connect to %s: %s", mps_addr_format(&d->o.connect, a),
-				mps_strerror(err));
+			mps_log(0, "mpsd: cannot connect to %s: %s",
+				mps_addr_format(&d->o.connect, a), mps_strerror(err));
 			mpsd_close_rst(fd);
 			continue;
 		}
@@ -707,8 +713,8 @@ static int mpsd_setup(struct mpsd *d)
 	if (d->o.role == MPS_ROLE_CLIENT) {
 		d->listenfd = mpsd_tcp_listen(&d->o.listen);
 		if (d->listenfd < 0)
-			return mpsd_fail("cannot listen on %s: %s", mps_addr_format(&d->o.listen, a),
-					 strerror(-d->listenfd));
+			return mpsd_fail("cannot listen on %s: %s",
+					 mps_addr_format(&d->o.listen, a), strerror(-d->listenfd));
 	}
 	err = mpsd_setup_tun(d);
 	if (err != 0)

@@ -39,38 +39,38 @@ enum {
 #define OPTS_BOTH 3
 
 static const struct option opts_long[] = {
-	{"tun", required_argument, NULL, OPT_TUN},
-	{"addr", required_argument, NULL, OPT_ADDR},
-	{"listen", required_argument, NULL, OPT_LISTEN},
-	{"connect", required_argument, NULL, OPT_CONNECT},
-	{"join", required_argument, NULL, OPT_JOIN},
-	{"serve", required_argument, NULL, OPT_SERVE},
-	{"backend", required_argument, NULL, OPT_BACKEND},
-	{"group-key", required_argument, NULL, OPT_GROUP_KEY},
-	{"announce", required_argument, NULL, OPT_ANNOUNCE},
-	{"ctl", required_argument, NULL, OPT_CTL},
-	{"mtu", required_argument, NULL, OPT_MTU},
-	{"no-mptcp", no_argument, NULL, OPT_NO_MPTCP},
-	{"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, OPT_VERSION},
-	{NULL, 0, NULL, 0},
+    {"tun", required_argument, NULL, OPT_TUN},
+    {"addr", required_argument, NULL, OPT_ADDR},
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"connect", required_argument, NULL, OPT_CONNECT},
+    {"join", required_argument, NULL, OPT_JOIN},
+    {"serve", required_argument, NULL, OPT_SERVE},
+    {"backend", required_argument, NULL, OPT_BACKEND},
+    {"group-key", required_argument, NULL, OPT_GROUP_KEY},
+    {"announce", required_argument, NULL, OPT_ANNOUNCE},
+    {"ctl", required_argument, NULL, OPT_CTL},
+    {"mtu", required_argument, NULL, OPT_MTU},
+    {"no-mptcp", no_argument, NULL, OPT_NO_MPTCP},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
 };
 
 static const char opts_usage_text[] =
-	"usage: mpsd keygen\n"
-	"       mpsd server --tun NAME --addr ADDR [--addr ADDR]... --listen ADDR:PORT\n"
-	"                   (--serve DIR | --backend HOST:PORT)\n"
-	"                   [--group-key FILE] [--announce ADDR:PORT]... [--ctl PATH]\n"
-	"       mpsd client --tun NAME --addr ADDR [--addr ADDR]... --connect ADDR:PORT\n"
-	"                   [--join ADDR:PORT]... --listen HOST:PORT [--ctl PATH]\n"
-	"common options:\n"
-	"  --mtu N        IP MTU of the TUN device (576..65535, default 1500)\n"
-	"  --no-mptcp     plain TCP only: never offer nor accept MPTCP\n"
-	"  -v, --verbose  log connection events to stderr (twice: more)\n"
-	"  -h, --help     this text\n"
-	"  --version      print the version\n"
-	"The control socket defaults to $MPS_CTL, else /run/mpsd.sock.\n";
+    "usage: mpsd keygen\n"
+    "       mpsd server --tun NAME --addr ADDR [--addr ADDR]... --listen ADDR:PORT\n"
+    "                   (--serve DIR | --backend HOST:PORT)\n"
+    "                   [--group-key FILE] [--announce ADDR:PORT]... [--ctl PATH]\n"
+    "       mpsd client --tun NAME --addr ADDR [--addr ADDR]... --connect ADDR:PORT\n"
+    "                   [--join ADDR:PORT]... --listen HOST:PORT [--ctl PATH]\n"
+    "common options:\n"
+    "  --mtu N        IP MTU of the TUN device (576..65535, default 1500)\n"
+    "  --no-mptcp     plain TCP only: never offer nor accept MPTCP\n"
+    "  -v, --verbose  log connection events to stderr (twice: more)\n"
+    "  -h, --help     this text\n"
+    "  --version      print the version\n"
+    "The control socket defaults to $MPS_CTL, else /run/mpsd.sock.\n";
 
 const char *mps_opts_usage(void)
 {
@@ -120,8 +120,8 @@ static const char *opts_flag_name(int id)
 
 /* Parse an address; with_port: a port is required, else forbidden.
  * "localhost" is accepted for local kernel sockets (allow_localhost). */
-static int opts_addr(mps_addr *out, const char *text, bool with_port, bool allow_localhost,
-		     int id, char *err, size_t errlen)
+static int opts_addr(mps_addr *out, const char *text, bool with_port, bool allow_localhost, int id,
+		     char *err, size_t errlen)
 {
 	char buf[80];
 
@@ -197,7 +197,8 @@ static int opts_check_role(struct mps_opts *o, char *err, size_t errlen)
 		for (i = 0; i < o->naddrs; i++)
 			owned |= mps_addr_ip_eq(&o->addrs[i], &o->listen);
 		if (!owned)
-			return opts_fail(err, errlen, "--listen %s is not one of the --addr addresses",
+			return opts_fail(err, errlen,
+					 "--listen %s is not one of the --addr addresses",
 					 mps_addr_format(&o->listen, a));
 		return 0;
 	}
@@ -236,8 +237,8 @@ static int opts_one(struct mps_opts *o, int id, const char *arg, char *err, size
 	case OPT_TUN:
 		rc = opts_once(o->tun, id, err, errlen);
 		if (rc == 0 && (arg[0] == '\0' || strlen(arg) >= 16 || strchr(arg, '/') != NULL))
-			rc = opts_fail(err, errlen, "bad --tun name '%s' (1..15 characters, no '/')",
-				       arg);
+			rc = opts_fail(err, errlen,
+				       "bad --tun name '%s' (1..15 characters, no '/')", arg);
 		o->tun = arg;
 		break;
 	case OPT_ADDR:
@@ -338,8 +339,8 @@ int mps_opts_parse(struct mps_opts *o, int argc, char **argv, char *err, size_t 
 
 		if (c == '?') {
 			if (optopt != 0 && optopt < 0x100)
-				return opts_fail(err, errlen, "unknown option '-%c'; see mpsd --help",
-						 optopt);
+				return opts_fail(err, errlen,
+						 "unknown option '-%c'; see mpsd --help", optopt);
 			return opts_fail(err, errlen, "unknown option '%s'; see mpsd --help", what);
 		}
 		if (c == ':')

@@ -51,7 +51,7 @@ struct mps_opts {
 	mps_addr announce[MPS_OPTS_MAX_ADDRS];
 	size_t nannounce;
 	const char *ctl; /* NULL: mps_ctl_default_path() */
-	unsigned mtu;    /* 0: the stack's default (1500) */
+	unsigned mtu;	 /* 0: the stack's default (1500) */
 	bool no_mptcp;
 };
 

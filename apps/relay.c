@@ -92,8 +92,8 @@ static void relay_finish(mps_relay *r, uint64_t now, int fail)
 		mps_log(1, "conn #%llu (%s) aborted: %s%s; up %llu down %llu bytes",
 			(unsigned long long)r->id, r->app, r->fail_local ? "local end: " : "",
 			r->fail_local && r->ctx == &r->fd_end && r->fd_end.err != 0
-				? strerror(r->fd_end.err)
-				: mps_strerror(fail),
+			    ? strerror(r->fd_end.err)
+			    : mps_strerror(fail),
 			(unsigned long long)r->bytes_up, (unsigned long long)r->bytes_down);
 	else
 		mps_log(1, "conn #%llu (%s) closed; up %llu down %llu bytes",
@@ -341,12 +341,12 @@ static void relay_fd_release(void *ctx, bool abort)
 }
 
 const mps_relay_ops mps_relay_fd_ops = {
-	.read = relay_fd_read,
-	.write = relay_fd_write,
-	.end = relay_fd_end,
-	.want = relay_fd_want,
-	.release = relay_fd_release,
-	.close_on_local_eof = false,
+    .read = relay_fd_read,
+    .write = relay_fd_write,
+    .end = relay_fd_end,
+    .want = relay_fd_want,
+    .release = relay_fd_release,
+    .close_on_local_eof = false,
 };
 
 /* --- the built-in HTTP server as the local end ------------------------------ */
@@ -381,10 +381,10 @@ static void relay_http_release(void *ctx, bool abort)
 }
 
 const mps_relay_ops mps_relay_http_ops = {
-	.read = relay_http_read,
-	.write = relay_http_write,
-	.end = relay_http_end,
-	.want = NULL,
-	.release = relay_http_release,
-	.close_on_local_eof = true,
+    .read = relay_http_read,
+    .write = relay_http_write,
+    .end = relay_http_end,
+    .want = NULL,
+    .release = relay_http_release,
+    .close_on_local_eof = true,
 };

@@ -69,7 +69,7 @@ struct mps_relay_fd {
 	int fd;
 	int epfd;
 	uint32_t events; /* what epoll has now; 0 = not registered */
-	int err;         /* errno of the failure that ended it, for the log */
+	int err;	 /* errno of the failure that ended it, for the log */
 	struct mps_relay *relay;
 };
 
@@ -82,16 +82,16 @@ typedef struct mps_relay {
 	void *ctx;
 	const char *app; /* "player", "backend", "http": for logs and status */
 	uint64_t id;
-	bool connected; /* the handshake completed: data may flow */
-	bool local_eof; /* ops->read returned 0 */
-	bool conn_shut; /* mps_conn_shutdown done */
-	bool conn_eof;  /* mps_conn_recv returned 0 */
-	bool closed;    /* MPS_EV_CLOSED seen */
-	int close_err;  /* its error */
-	bool finished;  /* both ends released; only mps_relay_free is left */
-	int fail;       /* the error that ended the relay, 0 when orderly */
+	bool connected;	 /* the handshake completed: data may flow */
+	bool local_eof;	 /* ops->read returned 0 */
+	bool conn_shut;	 /* mps_conn_shutdown done */
+	bool conn_eof;	 /* mps_conn_recv returned 0 */
+	bool closed;	 /* MPS_EV_CLOSED seen */
+	int close_err;	 /* its error */
+	bool finished;	 /* both ends released; only mps_relay_free is left */
+	int fail;	 /* the error that ended the relay, 0 when orderly */
 	bool fail_local; /* ... and it came from the local end */
-	bool more;      /* the pump stopped with work left: pump again soon */
+	bool more;	 /* the pump stopped with work left: pump again soon */
 	bool want_rd, want_wr;
 	uint64_t bytes_up, bytes_down;
 	size_t uplen, uppos, downlen, downpos;

@@ -50,8 +50,8 @@ static void test_ctl_json_nesting_and_commas(void)
 	mps_json_u64(&j, "c", UINT64_MAX);
 	mps_json_bool(&j, "d", false);
 	mps_json_end_object(&j);
-	CU_ASSERT_STRING_EQUAL(t.buf,
-			       "{\"a\":1,\"b\":[true,null,{},[]],\"c\":18446744073709551615,\"d\":false}");
+	CU_ASSERT_STRING_EQUAL(
+	    t.buf, "{\"a\":1,\"b\":[true,null,{},[]],\"c\":18446744073709551615,\"d\":false}");
 	mps_text_free(&t);
 }
 
@@ -65,9 +65,8 @@ static void test_ctl_json_escapes_strings(void)
 	mps_json_begin_object(&j, NULL);
 	mps_json_string(&j, "k\"ey", "q\" b\\ n\n t\t c\x01 x\x7f h\xc3\xa9");
 	mps_json_end_object(&j);
-	CU_ASSERT_STRING_EQUAL(t.buf,
-			       "{\"k\\\"ey\":\"q\\\" b\\\\ n\\n t\\t c\\u0001 x\x7f "
-			       "h\\u00c3\\u00a9\"}");
+	CU_ASSERT_STRING_EQUAL(t.buf, "{\"k\\\"ey\":\"q\\\" b\\\\ n\\n t\\t c\\u0001 x\x7f "
+				      "h\\u00c3\\u00a9\"}");
 	mps_text_free(&t);
 }
 
@@ -82,8 +81,14 @@ static void test_ctl_parse_request_accepts_status_forms(void)
 
 static void test_ctl_parse_request_rejects_others(void)
 {
-	static const char *bad[] = {"", "\n", "stat", "status xml", "status json x",
-				    "STATUS", "status json json", "statusjson",
+	static const char *bad[] = {"",
+				    "\n",
+				    "stat",
+				    "status xml",
+				    "status json x",
+				    "STATUS",
+				    "status json json",
+				    "statusjson",
 				    "averyveryverylongwordthatdoesnotfit"};
 	size_t i;
 
@@ -151,24 +156,24 @@ static void test_ctl_status_text_lists_connections_and_subflows(void)
 	mps_text_init(&t);
 	mps_ctl_format_status(&t, &st, false);
 	CU_ASSERT_STRING_EQUAL(
-		t.buf,
-		"mpsd 0.1.0, client, tun mps0, up 12.345 s\n"
-		"packets in 10 out 11, bytes in 0 out 0, tun drops 3\n"
-		"dropped: malformed 0 checksum 0 no-conn 0 other 0; bad options 0\n"
-		"connections opened 1 accepted 0 closed 0 fallbacks 0; joins accepted 0 refused 0\n"
-		"rst sent 0 received 0; retransmits 0 rto 0 reinjected 0 bytes\n"
-		"1 connection\n"
-		"conn 0: 10.77.0.2:40000 -> 10.88.1.1:80 ESTABLISHED mptcp client player\n"
-		"  token local cc960a2b remote be7b732c\n"
-		"  relay up 85 down 4000 bytes, send space 65536\n"
-		"  bytes sent 100 acked 0 received 5000 delivered 0; data_ack sent 0 received 0\n"
-		"  2 subflows\n"
-		"  subflow 10.77.0.2:40000 -> 10.88.1.1:80 ESTABLISHED id 0/0 initial\n"
-		"    srtt 1.234 ms rttvar 0.500 ms cwnd 14480 ssthresh 0 mss 1448\n"
-		"    bytes sent 0 retrans 0 acked 0 received 0; rto 0\n"
-		"  subflow [fd00::2]:40001 -> [fd00::1]:80 SYN\"SENT\x01 id 1/2 backup\n"
-		"    srtt 0.000 ms rttvar 0.000 ms cwnd 0 ssthresh 0 mss 0\n"
-		"    bytes sent 0 retrans 0 acked 0 received 0; rto 0\n");
+	    t.buf,
+	    "mpsd 0.1.0, client, tun mps0, up 12.345 s\n"
+	    "packets in 10 out 11, bytes in 0 out 0, tun drops 3\n"
+	    "dropped: malformed 0 checksum 0 no-conn 0 other 0; bad options 0\n"
+	    "connections opened 1 accepted 0 closed 0 fallbacks 0; joins accepted 0 refused 0\n"
+	    "rst sent 0 received 0; retransmits 0 rto 0 reinjected 0 bytes\n"
+	    "1 connection\n"
+	    "conn 0: 10.77.0.2:40000 -> 10.88.1.1:80 ESTABLISHED mptcp client player\n"
+	    "  token local cc960a2b remote be7b732c\n"
+	    "  relay up 85 down 4000 bytes, send space 65536\n"
+	    "  bytes sent 100 acked 0 received 5000 delivered 0; data_ack sent 0 received 0\n"
+	    "  2 subflows\n"
+	    "  subflow 10.77.0.2:40000 -> 10.88.1.1:80 ESTABLISHED id 0/0 initial\n"
+	    "    srtt 1.234 ms rttvar 0.500 ms cwnd 14480 ssthresh 0 mss 1448\n"
+	    "    bytes sent 0 retrans 0 acked 0 received 0; rto 0\n"
+	    "  subflow [fd00::2]:40001 -> [fd00::1]:80 SYN\"SENT\x01 id 1/2 backup\n"
+	    "    srtt 0.000 ms rttvar 0.000 ms cwnd 0 ssthresh 0 mss 0\n"
+	    "    bytes sent 0 retrans 0 acked 0 received 0; rto 0\n");
 	mps_text_free(&t);
 }
 
@@ -327,21 +332,21 @@ static void test_ctl_query_without_daemon_fails(void)
 }
 
 static CU_TestInfo tests_ctl[] = {
-	{"text_grows_and_stays_terminated", test_ctl_text_grows_and_stays_terminated},
-	{"json_nesting_and_commas", test_ctl_json_nesting_and_commas},
-	{"json_escapes_strings", test_ctl_json_escapes_strings},
-	{"parse_request_accepts_status_forms", test_ctl_parse_request_accepts_status_forms},
-	{"parse_request_rejects_others", test_ctl_parse_request_rejects_others},
-	{"status_text_lists_connections_and_subflows",
-	 test_ctl_status_text_lists_connections_and_subflows},
-	{"status_json_is_valid_json", test_ctl_status_json_is_valid_json},
-	{"default_path_follows_env", test_ctl_default_path_follows_env},
-	{"query_round_trip", test_ctl_query_round_trip},
-	{"listen_replaces_stale_but_not_live_socket",
-	 test_ctl_listen_replaces_stale_but_not_live_socket},
-	{"listen_refuses_non_socket_file", test_ctl_listen_refuses_non_socket_file},
-	{"query_without_daemon_fails", test_ctl_query_without_daemon_fails},
-	CU_TEST_INFO_NULL,
+    {"text_grows_and_stays_terminated", test_ctl_text_grows_and_stays_terminated},
+    {"json_nesting_and_commas", test_ctl_json_nesting_and_commas},
+    {"json_escapes_strings", test_ctl_json_escapes_strings},
+    {"parse_request_accepts_status_forms", test_ctl_parse_request_accepts_status_forms},
+    {"parse_request_rejects_others", test_ctl_parse_request_rejects_others},
+    {"status_text_lists_connections_and_subflows",
+     test_ctl_status_text_lists_connections_and_subflows},
+    {"status_json_is_valid_json", test_ctl_status_json_is_valid_json},
+    {"default_path_follows_env", test_ctl_default_path_follows_env},
+    {"query_round_trip", test_ctl_query_round_trip},
+    {"listen_replaces_stale_but_not_live_socket",
+     test_ctl_listen_replaces_stale_but_not_live_socket},
+    {"listen_refuses_non_socket_file", test_ctl_listen_refuses_non_socket_file},
+    {"query_without_daemon_fails", test_ctl_query_without_daemon_fails},
+    CU_TEST_INFO_NULL,
 };
 
 UNIT_SUITE(ctl, tests_ctl)

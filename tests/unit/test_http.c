@@ -175,7 +175,7 @@ static void test_http_head_ignores_range(void)
 
 	snprintf(want, sizeof(want), "%.*s", (int)(strlen(hello_200) - strlen(HELLO)), hello_200);
 	CU_ASSERT_STRING_EQUAL(
-		fx_run(fx, "HEAD /hello.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-1\r\n\r\n"), want);
+	    fx_run(fx, "HEAD /hello.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-1\r\n\r\n"), want);
 	fx_free(fx);
 }
 
@@ -196,8 +196,8 @@ static void test_http_range_first_last_is_206(void)
 	char want[512];
 
 	CU_ASSERT_STRING_EQUAL(
-		fx_run(fx, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=2-6\r\n\r\n"),
-		hello_206(want, sizeof(want), "2-6", "llo w"));
+	    fx_run(fx, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=2-6\r\n\r\n"),
+	    hello_206(want, sizeof(want), "2-6", "llo w"));
 	fx_free(fx);
 }
 
@@ -207,8 +207,8 @@ static void test_http_range_last_beyond_size_is_clamped(void)
 	char want[512];
 
 	CU_ASSERT_STRING_EQUAL(
-		fx_run(fx, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nrange: BYTES=6-999\r\n\r\n"),
-		hello_206(want, sizeof(want), "6-11", "world\n"));
+	    fx_run(fx, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nrange: BYTES=6-999\r\n\r\n"),
+	    hello_206(want, sizeof(want), "6-11", "world\n"));
 	fx_free(fx);
 }
 
@@ -218,8 +218,8 @@ static void test_http_range_open_ended_is_206(void)
 	char want[512];
 
 	CU_ASSERT_STRING_EQUAL(
-		fx_run(fx, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=10-\r\n\r\n"),
-		hello_206(want, sizeof(want), "10-11", "d\n"));
+	    fx_run(fx, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=10-\r\n\r\n"),
+	    hello_206(want, sizeof(want), "10-11", "d\n"));
 	fx_free(fx);
 }
 
@@ -229,8 +229,8 @@ static void test_http_range_suffix_is_206(void)
 	char want[512];
 
 	CU_ASSERT_STRING_EQUAL(
-		fx_run(fx, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=-3\r\n\r\n"),
-		hello_206(want, sizeof(want), "9-11", "ld\n"));
+	    fx_run(fx, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=-3\r\n\r\n"),
+	    hello_206(want, sizeof(want), "9-11", "ld\n"));
 	fx_free(fx);
 }
 
@@ -240,8 +240,8 @@ static void test_http_range_suffix_longer_than_file_is_whole(void)
 	char want[512];
 
 	CU_ASSERT_STRING_EQUAL(
-		fx_run(fx, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=-100\r\n\r\n"),
-		hello_206(want, sizeof(want), "0-11", HELLO));
+	    fx_run(fx, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=-100\r\n\r\n"),
+	    hello_206(want, sizeof(want), "0-11", HELLO));
 	fx_free(fx);
 }
 
@@ -255,8 +255,8 @@ static void test_http_range_past_end_is_416(void)
 	struct http_fx *fx = fx_new();
 
 	CU_ASSERT_STRING_EQUAL(
-		fx_run(fx, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=12-\r\n\r\n"),
-		range_416);
+	    fx_run(fx, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=12-\r\n\r\n"),
+	    range_416);
 	fx_free(fx);
 }
 
@@ -265,8 +265,7 @@ static void test_http_range_zero_suffix_is_416(void)
 	struct http_fx *fx = fx_new();
 
 	CU_ASSERT_STRING_EQUAL(
-		fx_run(fx, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=-0\r\n\r\n"),
-		range_416);
+	    fx_run(fx, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=-0\r\n\r\n"), range_416);
 	fx_free(fx);
 }
 
@@ -275,26 +274,26 @@ static void test_http_range_on_empty_file_is_416(void)
 	struct http_fx *fx = fx_new();
 
 	CU_ASSERT_STRING_EQUAL(
-		fx_run(fx, "GET /empty.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=0-\r\n\r\n"),
-		"HTTP/1.1 416 Range Not Satisfiable\r\nServer: mpstream\r\n"
-		"Content-Range: bytes */0\r\n"
-		"Content-Type: text/plain\r\nContent-Length: 26\r\n\r\n"
-		"416 Range Not Satisfiable\n");
+	    fx_run(fx, "GET /empty.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=0-\r\n\r\n"),
+	    "HTTP/1.1 416 Range Not Satisfiable\r\nServer: mpstream\r\n"
+	    "Content-Range: bytes */0\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: 26\r\n\r\n"
+	    "416 Range Not Satisfiable\n");
 	fx_free(fx);
 }
 
 static void test_http_range_invalid_or_multiple_is_ignored(void)
 {
-	static const char *ranges[] = {"bytes=0-1,3-4", "bytes=5-2", "items=0-1", "bytes=x-",
-				       "bytes=-", "bytes=1-2x"};
+	static const char *ranges[] = {"bytes=0-1,3-4", "bytes=5-2", "items=0-1",
+				       "bytes=x-",	"bytes=-",   "bytes=1-2x"};
 	char req[256];
 	size_t i;
 
 	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
 		struct http_fx *fx = fx_new();
 
-		snprintf(req, sizeof(req), "GET /hello.txt HTTP/1.1\r\nHost: x\r\nRange: %s\r\n\r\n",
-			 ranges[i]);
+		snprintf(req, sizeof(req),
+			 "GET /hello.txt HTTP/1.1\r\nHost: x\r\nRange: %s\r\n\r\n", ranges[i]);
 		CU_ASSERT_STRING_EQUAL(fx_run(fx, req), hello_200);
 		fx_free(fx);
 	}
@@ -377,8 +376,7 @@ static void test_http_percent_decoding_dot_segments_and_query(void)
 	struct http_fx *fx = fx_new();
 
 	CU_ASSERT_STRING_EQUAL(
-		fx_run(fx, "GET /./%68ello.txt?x=1&y=/../ HTTP/1.1\r\nHost: x\r\n\r\n"),
-		hello_200);
+	    fx_run(fx, "GET /./%68ello.txt?x=1&y=/../ HTTP/1.1\r\nHost: x\r\n\r\n"), hello_200);
 	mps_http_session_free(fx->h);
 	CU_ASSERT_FATAL(mps_http_session_new(&fx->h, fx->srv) == 0);
 	fx->outlen = 0;
@@ -395,8 +393,8 @@ static void test_http_absolute_form_target_is_served(void)
 	struct http_fx *fx = fx_new();
 
 	CU_ASSERT_STRING_EQUAL(
-		fx_run(fx, "GET http://example.org/hello.txt HTTP/1.1\r\nHost: example.org\r\n\r\n"),
-		hello_200);
+	    fx_run(fx, "GET http://example.org/hello.txt HTTP/1.1\r\nHost: example.org\r\n\r\n"),
+	    hello_200);
 	fx_free(fx);
 }
 
@@ -408,22 +406,22 @@ static const char *bad_request = "HTTP/1.1 400 Bad Request\r\nServer: mpstream\r
 static void test_http_bad_request_is_400_and_closes(void)
 {
 	static const char *reqs[] = {
-		"GET /hello.txt\r\n\r\n",
-		"GET  /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n",
-		"GET /hello.txt HTTP/2.0\r\nHost: x\r\n\r\n",
-		"GET /hello.txt HTTP/1.1 \r\nHost: x\r\n\r\n",
-		"G(T /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n",
-		"GET hello.txt HTTP/1.1\r\nHost: x\r\n\r\n",
-		"GET /%2 HTTP/1.1\r\nHost: x\r\n\r\n",
-		"GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n",
-		"GET /a%00b HTTP/1.1\r\nHost: x\r\n\r\n",
-		"GET /hello.txt HTTP/1.1\r\nHost : x\r\n\r\n",
-		"GET /hello.txt HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n",
-		"GET /hello.txt HTTP/1.1\r\nnocolon\r\n\r\n",
-		"GET /hello.txt HTTP/1.1\r\nHost: x\rY\r\n\r\n",
-		"GET /hello.txt HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
-		"GET /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n",
-		"GET /hello.txt HTTP/1.1\r\n\r\n", /* no Host */
+	    "GET /hello.txt\r\n\r\n",
+	    "GET  /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+	    "GET /hello.txt HTTP/2.0\r\nHost: x\r\n\r\n",
+	    "GET /hello.txt HTTP/1.1 \r\nHost: x\r\n\r\n",
+	    "G(T /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+	    "GET hello.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+	    "GET /%2 HTTP/1.1\r\nHost: x\r\n\r\n",
+	    "GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n",
+	    "GET /a%00b HTTP/1.1\r\nHost: x\r\n\r\n",
+	    "GET /hello.txt HTTP/1.1\r\nHost : x\r\n\r\n",
+	    "GET /hello.txt HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n",
+	    "GET /hello.txt HTTP/1.1\r\nnocolon\r\n\r\n",
+	    "GET /hello.txt HTTP/1.1\r\nHost: x\rY\r\n\r\n",
+	    "GET /hello.txt HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
+	    "GET /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n",
+	    "GET /hello.txt HTTP/1.1\r\n\r\n", /* no Host */
 	};
 	size_t i;
 
@@ -476,15 +474,15 @@ static void test_http_other_method_is_405_with_allow(void)
 	struct http_fx *fx = fx_new();
 
 	CU_ASSERT_STRING_EQUAL(
-		fx_run(fx, "POST /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde"
-			   "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n"),
-		"HTTP/1.1 405 Method Not Allowed\r\nServer: mpstream\r\n"
-		"Allow: GET, HEAD\r\n"
-		"Content-Type: text/plain\r\nContent-Length: 23\r\n\r\n"
-		"405 Method Not Allowed\n"
-		"HTTP/1.1 200 OK\r\nServer: mpstream\r\nContent-Type: text/plain\r\n"
-		"Content-Length: 12\r\nAccept-Ranges: bytes\r\nETag: \"" HELLO_TAG "\"\r\n"
-		"\r\n" HELLO);
+	    fx_run(fx, "POST /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde"
+		       "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n"),
+	    "HTTP/1.1 405 Method Not Allowed\r\nServer: mpstream\r\n"
+	    "Allow: GET, HEAD\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: 23\r\n\r\n"
+	    "405 Method Not Allowed\n"
+	    "HTTP/1.1 200 OK\r\nServer: mpstream\r\nContent-Type: text/plain\r\n"
+	    "Content-Length: 12\r\nAccept-Ranges: bytes\r\nETag: \"" HELLO_TAG "\"\r\n"
+	    "\r\n" HELLO);
 	CU_ASSERT_FALSE(mps_http_done(fx->h));
 	fx_free(fx);
 }
@@ -512,9 +510,9 @@ static void test_http_connection_close_is_echoed_and_ends(void)
 	snprintf(want, sizeof(want), "%.*sConnection: close\r\n\r\n" HELLO,
 		 (int)(strlen(hello_200) - strlen(HELLO) - 2), hello_200);
 	CU_ASSERT_STRING_EQUAL(
-		fx_run(fx, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Close\r\n\r\n"
-			   "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n"),
-		want);
+	    fx_run(fx, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Close\r\n\r\n"
+		       "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n"),
+	    want);
 	CU_ASSERT_TRUE(mps_http_done(fx->h));
 	CU_ASSERT_EQUAL(mps_http_pull(fx->h, (uint8_t *)want, sizeof(want)), 0);
 	fx_free(fx);
@@ -533,12 +531,12 @@ static void test_http_http10_is_answered_then_closed(void)
 }
 
 static const char *pipelined =
-	"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n"
-	"\r\n" /* an empty line between requests is ignored (RFC 9112 §2.2) */
-	"HEAD /empty.bin HTTP/1.1\nHost: x\n\n" /* bare LF line ends */
-	"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
-	"GET /hello.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-4\r\n\r\n"
-	"GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+    "\r\n" /* an empty line between requests is ignored (RFC 9112 §2.2) */
+    "HEAD /empty.bin HTTP/1.1\nHost: x\n\n" /* bare LF line ends */
+    "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+    "GET /hello.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-4\r\n\r\n"
+    "GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 
 static void pipelined_expected(char *want, size_t cap)
 {
@@ -741,53 +739,49 @@ static void test_http_server_new_rejects_missing_or_non_directory(void)
 }
 
 static CU_TestInfo tests_http[] = {
-	{"get_whole_file_is_200_with_content_etag", test_http_get_whole_file_is_200_with_content_etag},
-	{"empty_file_is_200_with_zero_length", test_http_empty_file_is_200_with_zero_length},
-	{"head_sends_headers_only", test_http_head_sends_headers_only},
-	{"head_ignores_range", test_http_head_ignores_range},
-	{"range_first_last_is_206", test_http_range_first_last_is_206},
-	{"range_last_beyond_size_is_clamped", test_http_range_last_beyond_size_is_clamped},
-	{"range_open_ended_is_206", test_http_range_open_ended_is_206},
-	{"range_suffix_is_206", test_http_range_suffix_is_206},
-	{"range_suffix_longer_than_file_is_whole",
-	 test_http_range_suffix_longer_than_file_is_whole},
-	{"range_past_end_is_416", test_http_range_past_end_is_416},
-	{"range_zero_suffix_is_416", test_http_range_zero_suffix_is_416},
-	{"range_on_empty_file_is_416", test_http_range_on_empty_file_is_416},
-	{"range_invalid_or_multiple_is_ignored", test_http_range_invalid_or_multiple_is_ignored},
-	{"missing_file_is_404", test_http_missing_file_is_404},
-	{"directory_is_404", test_http_directory_is_404},
-	{"head_404_has_no_body", test_http_head_404_has_no_body},
-	{"dotdot_is_403", test_http_dotdot_is_403},
-	{"symlink_out_of_dir_is_403", test_http_symlink_out_of_dir_is_403},
-	{"symlink_inside_dir_is_served", test_http_symlink_inside_dir_is_served},
-	{"percent_decoding_dot_segments_and_query",
-	 test_http_percent_decoding_dot_segments_and_query},
-	{"absolute_form_target_is_served", test_http_absolute_form_target_is_served},
-	{"bad_request_is_400_and_closes", test_http_bad_request_is_400_and_closes},
-	{"header_over_8k_is_400", test_http_header_over_8k_is_400},
-	{"header_of_exactly_8k_is_accepted", test_http_header_of_exactly_8k_is_accepted},
-	{"other_method_is_405_with_allow", test_http_other_method_is_405_with_allow},
-	{"request_body_is_skipped_across_feeds", test_http_request_body_is_skipped_across_feeds},
-	{"connection_close_is_echoed_and_ends", test_http_connection_close_is_echoed_and_ends},
-	{"http10_is_answered_then_closed", test_http_http10_is_answered_then_closed},
-	{"pipelined_requests_are_answered_in_order",
-	 test_http_pipelined_requests_are_answered_in_order},
-	{"request_split_at_every_byte_boundary", test_http_request_split_at_every_byte_boundary},
-	{"byte_at_a_time_feed_and_pull", test_http_byte_at_a_time_feed_and_pull},
-	{"big_file_is_byte_exact_in_small_pulls", test_http_big_file_is_byte_exact_in_small_pulls},
-	{"file_shrinking_mid_response_is_io_error",
-	 test_http_file_shrinking_mid_response_is_io_error},
-	{"feed_stops_when_input_is_full", test_http_feed_stops_when_input_is_full},
-	{"eof_answers_complete_requests_then_done",
-	 test_http_eof_answers_complete_requests_then_done},
-	{"eof_on_idle_session_is_done", test_http_eof_on_idle_session_is_done},
-	{"replicas_answer_byte_identically", test_http_replicas_answer_byte_identically},
-	{"etag_follows_content_change", test_http_etag_follows_content_change},
-	{"content_type_from_extension", test_http_content_type_from_extension},
-	{"server_new_rejects_missing_or_non_directory",
-	 test_http_server_new_rejects_missing_or_non_directory},
-	CU_TEST_INFO_NULL,
+    {"get_whole_file_is_200_with_content_etag", test_http_get_whole_file_is_200_with_content_etag},
+    {"empty_file_is_200_with_zero_length", test_http_empty_file_is_200_with_zero_length},
+    {"head_sends_headers_only", test_http_head_sends_headers_only},
+    {"head_ignores_range", test_http_head_ignores_range},
+    {"range_first_last_is_206", test_http_range_first_last_is_206},
+    {"range_last_beyond_size_is_clamped", test_http_range_last_beyond_size_is_clamped},
+    {"range_open_ended_is_206", test_http_range_open_ended_is_206},
+    {"range_suffix_is_206", test_http_range_suffix_is_206},
+    {"range_suffix_longer_than_file_is_whole", test_http_range_suffix_longer_than_file_is_whole},
+    {"range_past_end_is_416", test_http_range_past_end_is_416},
+    {"range_zero_suffix_is_416", test_http_range_zero_suffix_is_416},
+    {"range_on_empty_file_is_416", test_http_range_on_empty_file_is_416},
+    {"range_invalid_or_multiple_is_ignored", test_http_range_invalid_or_multiple_is_ignored},
+    {"missing_file_is_404", test_http_missing_file_is_404},
+    {"directory_is_404", test_http_directory_is_404},
+    {"head_404_has_no_body", test_http_head_404_has_no_body},
+    {"dotdot_is_403", test_http_dotdot_is_403},
+    {"symlink_out_of_dir_is_403", test_http_symlink_out_of_dir_is_403},
+    {"symlink_inside_dir_is_served", test_http_symlink_inside_dir_is_served},
+    {"percent_decoding_dot_segments_and_query", test_http_percent_decoding_dot_segments_and_query},
+    {"absolute_form_target_is_served", test_http_absolute_form_target_is_served},
+    {"bad_request_is_400_and_closes", test_http_bad_request_is_400_and_closes},
+    {"header_over_8k_is_400", test_http_header_over_8k_is_400},
+    {"header_of_exactly_8k_is_accepted", test_http_header_of_exactly_8k_is_accepted},
+    {"other_method_is_405_with_allow", test_http_other_method_is_405_with_allow},
+    {"request_body_is_skipped_across_feeds", test_http_request_body_is_skipped_across_feeds},
+    {"connection_close_is_echoed_and_ends", test_http_connection_close_is_echoed_and_ends},
+    {"http10_is_answered_then_closed", test_http_http10_is_answered_then_closed},
+    {"pipelined_requests_are_answered_in_order",
+     test_http_pipelined_requests_are_answered_in_order},
+    {"request_split_at_every_byte_boundary", test_http_request_split_at_every_byte_boundary},
+    {"byte_at_a_time_feed_and_pull", test_http_byte_at_a_time_feed_and_pull},
+    {"big_file_is_byte_exact_in_small_pulls", test_http_big_file_is_byte_exact_in_small_pulls},
+    {"file_shrinking_mid_response_is_io_error", test_http_file_shrinking_mid_response_is_io_error},
+    {"feed_stops_when_input_is_full", test_http_feed_stops_when_input_is_full},
+    {"eof_answers_complete_requests_then_done", test_http_eof_answers_complete_requests_then_done},
+    {"eof_on_idle_session_is_done", test_http_eof_on_idle_session_is_done},
+    {"replicas_answer_byte_identically", test_http_replicas_answer_byte_identically},
+    {"etag_follows_content_change", test_http_etag_follows_content_change},
+    {"content_type_from_extension", test_http_content_type_from_extension},
+    {"server_new_rejects_missing_or_non_directory",
+     test_http_server_new_rejects_missing_or_non_directory},
+    CU_TEST_INFO_NULL,
 };
 
 UNIT_SUITE(http, tests_http)

@@ -29,7 +29,7 @@ static int opts_run(struct mps_opts *o, char *err, const char *line)
 }
 
 #define SERVER_OK "server --tun mps0 --addr 10.88.1.1 --listen 10.88.1.1:80 --serve /tmp"
-#define CLIENT_OK                                                                          \
+#define CLIENT_OK                                                                                  \
 	"client --tun mps0 --addr 10.77.0.2 --connect 10.88.1.1:80 --listen 127.0.0.1:8080"
 
 static void test_opts_server_line_fills_struct(void)
@@ -102,53 +102,52 @@ static const struct {
 	const char *line;
 	const char *msg;
 } opts_usage_errors[] = {
-	{"", "mpsd: missing command (keygen, server or client); see mpsd --help"},
-	{"serve", "mpsd: unknown command 'serve'; see mpsd --help"},
-	{"--tun x", "mpsd: missing command before '--tun'; see mpsd --help"},
-	{"keygen -v", "mpsd: keygen takes no options"},
-	{"keygen extra", "mpsd: unexpected argument 'extra'"},
-	{SERVER_OK " --frobnicate", "mpsd: unknown option '--frobnicate'; see mpsd --help"},
-	{SERVER_OK " -x", "mpsd: unknown option '-x'; see mpsd --help"},
-	{SERVER_OK " --mtu", "mpsd: option '--mtu' needs an argument"},
-	{SERVER_OK " stray", "mpsd: unexpected argument 'stray'"},
-	{SERVER_OK " --join 10.88.2.1:80", "mpsd: --join is not an option of 'mpsd server'"},
-	{CLIENT_OK " --serve /tmp", "mpsd: --serve is not an option of 'mpsd client'"},
-	{CLIENT_OK " --group-key /k", "mpsd: --group-key is not an option of 'mpsd client'"},
-	{"server --addr 10.88.1.1 --listen 10.88.1.1:80 --serve /tmp", "mpsd: missing --tun NAME"},
-	{"server --tun t --listen 10.88.1.1:80 --serve /tmp", "mpsd: missing --addr ADDR"},
-	{"server --tun t --addr 10.88.1.1 --serve /tmp", "mpsd: missing --listen ADDR:PORT"},
-	{"server --tun t --addr 10.88.1.1 --listen 10.88.1.1:80",
-	 "mpsd: missing --serve DIR or --backend HOST:PORT"},
-	{SERVER_OK " --backend 127.0.0.1:8000", "mpsd: --serve and --backend exclude each other"},
-	{"server --tun t --addr 10.88.1.1 --listen 10.88.9.9:80 --serve /tmp",
-	 "mpsd: --listen 10.88.9.9:80 is not one of the --addr addresses"},
-	{"client --tun t --addr 10.77.0.2 --listen 127.0.0.1:8080",
-	 "mpsd: missing --connect ADDR:PORT"},
-	{"client --tun t --addr 10.77.0.2 --connect 10.88.1.1:80",
-	 "mpsd: missing --listen HOST:PORT"},
-	{"client --tun t --addr 10.77.0.2 --connect [fd00::1]:80 --listen 127.0.0.1:1",
-	 "mpsd: no --addr of the address family of --connect [fd00::1]:80"},
-	{CLIENT_OK " --join [fd00::1]:80",
-	 "mpsd: no --addr of the address family of --join [fd00::1]:80"},
-	{SERVER_OK " --addr 10.1.1.1:5",
-	 "mpsd: bad address for --addr: '10.1.1.1:5' (want an IPv4 or IPv6 address, no port)"},
-	{SERVER_OK " --addr nonsense",
-	 "mpsd: bad address for --addr: 'nonsense' (want an IPv4 or IPv6 address, no port)"},
-	{CLIENT_OK " --join 10.88.2.1",
-	 "mpsd: bad address for --join: '10.88.2.1' (want ADDR:PORT or [IPV6]:PORT)"},
-	{"client --tun t --addr 10.77.0.2 --connect 10.88.1.1:99999 --listen 127.0.0.1:1",
-	 "mpsd: bad address for --connect: '10.88.1.1:99999' (want ADDR:PORT or [IPV6]:PORT)"},
-	{SERVER_OK " --announce host:80",
-	 "mpsd: bad address for --announce: 'host:80' (want ADDR:PORT or [IPV6]:PORT)"},
-	{SERVER_OK " --mtu 100", "mpsd: bad --mtu '100' (want 576..65535)"},
-	{SERVER_OK " --mtu 1500x", "mpsd: bad --mtu '1500x' (want 576..65535)"},
-	{SERVER_OK " --mtu 70000", "mpsd: bad --mtu '70000' (want 576..65535)"},
-	{SERVER_OK " --tun again", "mpsd: --tun given twice"},
-	{SERVER_OK " --listen 10.88.1.1:81", "mpsd: --listen given twice"},
-	{"server --tun a/b --addr 10.88.1.1 --listen 10.88.1.1:80 --serve /tmp",
-	 "mpsd: bad --tun name 'a/b' (1..15 characters, no '/')"},
-	{"server --tun abcdefghijklmnop --addr 10.88.1.1 --listen 10.88.1.1:80 --serve /tmp",
-	 "mpsd: bad --tun name 'abcdefghijklmnop' (1..15 characters, no '/')"},
+    {"", "mpsd: missing command (keygen, server or client); see mpsd --help"},
+    {"serve", "mpsd: unknown command 'serve'; see mpsd --help"},
+    {"--tun x", "mpsd: missing command before '--tun'; see mpsd --help"},
+    {"keygen -v", "mpsd: keygen takes no options"},
+    {"keygen extra", "mpsd: unexpected argument 'extra'"},
+    {SERVER_OK " --frobnicate", "mpsd: unknown option '--frobnicate'; see mpsd --help"},
+    {SERVER_OK " -x", "mpsd: unknown option '-x'; see mpsd --help"},
+    {SERVER_OK " --mtu", "mpsd: option '--mtu' needs an argument"},
+    {SERVER_OK " stray", "mpsd: unexpected argument 'stray'"},
+    {SERVER_OK " --join 10.88.2.1:80", "mpsd: --join is not an option of 'mpsd server'"},
+    {CLIENT_OK " --serve /tmp", "mpsd: --serve is not an option of 'mpsd client'"},
+    {CLIENT_OK " --group-key /k", "mpsd: --group-key is not an option of 'mpsd client'"},
+    {"server --addr 10.88.1.1 --listen 10.88.1.1:80 --serve /tmp", "mpsd: missing --tun NAME"},
+    {"server --tun t --listen 10.88.1.1:80 --serve /tmp", "mpsd: missing --addr ADDR"},
+    {"server --tun t --addr 10.88.1.1 --serve /tmp", "mpsd: missing --listen ADDR:PORT"},
+    {"server --tun t --addr 10.88.1.1 --listen 10.88.1.1:80",
+     "mpsd: missing --serve DIR or --backend HOST:PORT"},
+    {SERVER_OK " --backend 127.0.0.1:8000", "mpsd: --serve and --backend exclude each other"},
+    {"server --tun t --addr 10.88.1.1 --listen 10.88.9.9:80 --serve /tmp",
+     "mpsd: --listen 10.88.9.9:80 is not one of the --addr addresses"},
+    {"client --tun t --addr 10.77.0.2 --listen 127.0.0.1:8080",
+     "mpsd: missing --connect ADDR:PORT"},
+    {"client --tun t --addr 10.77.0.2 --connect 10.88.1.1:80", "mpsd: missing --listen HOST:PORT"},
+    {"client --tun t --addr 10.77.0.2 --connect [fd00::1]:80 --listen 127.0.0.1:1",
+     "mpsd: no --addr of the address family of --connect [fd00::1]:80"},
+    {CLIENT_OK " --join [fd00::1]:80",
+     "mpsd: no --addr of the address family of --join [fd00::1]:80"},
+    {SERVER_OK " --addr 10.1.1.1:5",
+     "mpsd: bad address for --addr: '10.1.1.1:5' (want an IPv4 or IPv6 address, no port)"},
+    {SERVER_OK " --addr nonsense",
+     "mpsd: bad address for --addr: 'nonsense' (want an IPv4 or IPv6 address, no port)"},
+    {CLIENT_OK " --join 10.88.2.1",
+     "mpsd: bad address for --join: '10.88.2.1' (want ADDR:PORT or [IPV6]:PORT)"},
+    {"client --tun t --addr 10.77.0.2 --connect 10.88.1.1:99999 --listen 127.0.0.1:1",
+     "mpsd: bad address for --connect: '10.88.1.1:99999' (want ADDR:PORT or [IPV6]:PORT)"},
+    {SERVER_OK " --announce host:80",
+     "mpsd: bad address for --announce: 'host:80' (want ADDR:PORT or [IPV6]:PORT)"},
+    {SERVER_OK " --mtu 100", "mpsd: bad --mtu '100' (want 576..65535)"},
+    {SERVER_OK " --mtu 1500x", "mpsd: bad --mtu '1500x' (want 576..65535)"},
+    {SERVER_OK " --mtu 70000", "mpsd: bad --mtu '70000' (want 576..65535)"},
+    {SERVER_OK " --tun again", "mpsd: --tun given twice"},
+    {SERVER_OK " --listen 10.88.1.1:81", "mpsd: --listen given twice"},
+    {"server --tun a/b --addr 10.88.1.1 --listen 10.88.1.1:80 --serve /tmp",
+     "mpsd: bad --tun name 'a/b' (1..15 characters, no '/')"},
+    {"server --tun abcdefghijklmnop --addr 10.88.1.1 --listen 10.88.1.1:80 --serve /tmp",
+     "mpsd: bad --tun name 'abcdefghijklmnop' (1..15 characters, no '/')"},
 };
 
 static void test_opts_usage_errors_are_one_line_exit_2(void)
@@ -225,10 +224,8 @@ static void test_opts_group_key_readable_by_others_is_refused(void)
 static void test_opts_group_key_with_bad_content_is_refused(void)
 {
 	static const char *bad[] = {
-		"",
-		"not base64 at all!",
-		"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd", /* 30 bytes */
-		"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gIQ==", /* 34 bytes */
+	    "", "not base64 at all!", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd", /* 30 bytes */
+	    "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gIQ==",			  /* 34 bytes */
 	};
 	struct mps_opts o;
 	char err[MPS_OPTS_ERRLEN], path[64], line[256];
@@ -248,15 +245,14 @@ static void test_opts_group_key_with_bad_content_is_refused(void)
 }
 
 static CU_TestInfo tests_opts[] = {
-	{"server_line_fills_struct", test_opts_server_line_fills_struct},
-	{"client_line_fills_struct", test_opts_client_line_fills_struct},
-	{"keygen_help_and_version", test_opts_keygen_help_and_version},
-	{"usage_errors_are_one_line_exit_2", test_opts_usage_errors_are_one_line_exit_2},
-	{"group_key_is_loaded", test_opts_group_key_is_loaded},
-	{"group_key_readable_by_others_is_refused",
-	 test_opts_group_key_readable_by_others_is_refused},
-	{"group_key_with_bad_content_is_refused", test_opts_group_key_with_bad_content_is_refused},
-	CU_TEST_INFO_NULL,
+    {"server_line_fills_struct", test_opts_server_line_fills_struct},
+    {"client_line_fills_struct", test_opts_client_line_fills_struct},
+    {"keygen_help_and_version", test_opts_keygen_help_and_version},
+    {"usage_errors_are_one_line_exit_2", test_opts_usage_errors_are_one_line_exit_2},
+    {"group_key_is_loaded", test_opts_group_key_is_loaded},
+    {"group_key_readable_by_others_is_refused", test_opts_group_key_readable_by_others_is_refused},
+    {"group_key_with_bad_content_is_refused", test_opts_group_key_with_bad_content_is_refused},
+    CU_TEST_INFO_NULL,
 };
 
 UNIT_SUITE(opts, tests_opts)
