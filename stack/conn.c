@@ -23,8 +23,10 @@
 #define CONN_ANNOUNCE_INTERVAL (1000 * MPS_NS_PER_MS)
 #define CONN_ANNOUNCE_TRIES 5
 #define CONN_LINGER (30000 * MPS_NS_PER_MS)
-#define CONN_ROB_RANGES 64
+#define CONN_ROB_RANGES 256
 
+
+static uint64_t conn_retrans_timeout(const mps_conn *c);
 
 static void conn_timer_set(mps_conn *c, enum conn_timer t, uint64_t when)
 {
@@ -604,16 +606,37 @@ int conn_sf_established(mps_conn *c, mps_sf *sf, const mps_opts *o, uint64_t now
 
 /* --- receiving ------------------------------------------------------------ */
 
+static bool conn_sf_can_ack(const mps_sf *sf)
+{
+	return sf->state == SF_ESTABLISHED || sf->state == SF_CLOSE_WAIT || sf->state == SF_FIN_WAIT_1 ||
+	       sf->state == SF_FIN_WAIT_2;
+}
+
+/* Have one subflow send an ACK (with DATA_ACK, DATA_FIN, signals) soon:
+ * the live one with the lowest RTT, a backed-off one only if none else. */
 static void conn_ack_soon(mps_conn *c)
+{
+	mps_sf *sf, *best = NULL;
+
+	for (sf = c->sfs; sf != NULL; sf = sf->next) {
+		if (!conn_sf_can_ack(sf))
+			continue;
+		if (best == NULL || (best->dead || best->backoff > 0) > (sf->dead || sf->backoff > 0) ||
+		    ((best->dead || best->backoff > 0) == (sf->dead || sf->backoff > 0) && sf->srtt < best->srtt))
+			best = sf;
+	}
+	if (best != NULL)
+		best->ack_now = true;
+}
+
+/* Every subflow that can still talk sends an ACK now (repeats). */
+static void conn_ack_all(mps_conn *c, uint64_t now)
 {
 	mps_sf *sf;
 
 	for (sf = c->sfs; sf != NULL; sf = sf->next)
-		if (sf->state == SF_ESTABLISHED || sf->state == SF_CLOSE_WAIT ||
-		    sf->state == SF_FIN_WAIT_1 || sf->state == SF_FIN_WAIT_2) {
-			sf->ack_now = true;
-			return;
-		}
+		if (conn_sf_can_ack(sf))
+			sf_send_ack(sf, now);
 }
 
 static void conn_check_done(mps_conn *c, uint64_t now)
@@ -656,8 +679,15 @@ static void conn_data_ack_in(mps_conn *c, mps_sf *sf, const mps_pkt *p, const mp
 		conn_release_sndbuf(c);
 		if (mps_sbuf_space(&c->snd) > before && !c->shut_wr)
 			stack_event(c->stack, c, MPS_EV_WRITABLE, 0);
+		/* Progress at the data level: restart the data-level
+		 * retransmission timer, or stop it when nothing (no data,
+		 * no DATA_FIN) is outstanding. */
+		c->retrans_una = c->snd_una;
+		c->retrans_backoff = 0;
 		conn_timer_set(c, CONN_TIMER_RETRANS,
-			       c->snd_una < c->snd_nxt ? now + CONN_RETRANS_MIN : MPS_TIME_NONE);
+			       c->snd_una < c->snd_nxt || (c->fin_sent_dsn && !c->fin_acked)
+				       ? now + conn_retrans_timeout(c)
+				       : MPS_TIME_NONE);
 	}
 	/* RFC 8684 §3.3.4: the window is relative to the DATA_ACK. */
 	edge = ack + ((uint64_t)p->window << sf->snd_wscale);
@@ -1012,15 +1042,15 @@ void conn_push(mps_conn *c, uint64_t now)
 		c->bytes_sent += n;
 		sf_output(sf, now);
 	}
-	if (c->snd_una < c->snd_nxt && c->timers[CONN_TIMER_RETRANS] == MPS_TIME_NONE) {
-		c->retrans_una = c->snd_una;
-		conn_timer_set(c, CONN_TIMER_RETRANS, now + CONN_RETRANS_MIN);
-	}
 	if (c->shut_wr && !c->fin_sent_dsn && c->snd_nxt == c->snd.end) {
 		c->fin_sent_dsn = true;
 		c->fin_dsn = c->snd_nxt;
 		conn_ack_soon(c);
-		conn_timer_set(c, CONN_TIMER_RETRANS, now + CONN_RETRANS_MIN);
+	}
+	if ((c->snd_una < c->snd_nxt || (c->fin_sent_dsn && !c->fin_acked)) &&
+	    c->timers[CONN_TIMER_RETRANS] == MPS_TIME_NONE) {
+		c->retrans_una = c->snd_una;
+		conn_timer_set(c, CONN_TIMER_RETRANS, now + conn_retrans_timeout(c));
 	}
 	for (sf = c->sfs; sf != NULL; sf = sf->next)
 		if (sf->state != SF_CLOSED)
@@ -1046,6 +1076,50 @@ uint64_t conn_next_expiry(const mps_conn *c)
 	return t;
 }
 
+static uint64_t conn_best_rto(const mps_conn *c);
+
+/* The data-level retransmission timeout: twice the best subflow RTO,
+ * doubled per retransmission without progress. */
+static uint64_t conn_retrans_timeout(const mps_conn *c)
+{
+	uint64_t t = 2 * conn_best_rto(c);
+	uint32_t i;
+
+	for (i = 0; i < c->retrans_backoff && t < 60000 * MPS_NS_PER_MS; i++)
+		t *= 2;
+	return t;
+}
+
+/* No DATA_ACK progress for a whole timeout (RFC 8684 §3.3.6): the bytes at
+ * the head may have been acknowledged by a subflow and then lost by the
+ * receiver, or be stuck on a subflow that died silently.  Send the head
+ * again on the best subflow, and the DATA_FIN on every subflow. */
+static void conn_on_retrans_timeout(mps_conn *c, uint64_t now)
+{
+	if (c->state == CONN_CLOSED || !c->mptcp || c->fallback)
+		return;
+	if (c->snd_una < c->snd_nxt && c->snd_una == c->retrans_una) {
+		uint64_t n = c->snd_nxt - c->snd_una;
+		mps_sf *to = mps_sched_default.pick_any(c, NULL);
+		if (to != NULL) {
+			if (n > 65535)
+				n = 65535;
+			if (c->csum && n > sf_seg_payload(to))
+				n = sf_seg_payload(to);
+			sf_queue_map(to, c->snd_una, (uint32_t)n);
+			c->stack->st.reinjected_bytes += n;
+			sf_output(to, now);
+		}
+	}
+	if (c->fin_sent_dsn && !c->fin_acked)
+		conn_ack_all(c, now);
+	if (c->snd_una < c->snd_nxt || (c->fin_sent_dsn && !c->fin_acked)) {
+		c->retrans_una = c->snd_una;
+		c->retrans_backoff++;
+		conn_timer_set(c, CONN_TIMER_RETRANS, now + conn_retrans_timeout(c));
+	}
+}
+
 static uint64_t conn_best_rto(const mps_conn *c)
 {
 	const mps_sf *sf;
@@ -1068,20 +1142,7 @@ void conn_handle_timers(mps_conn *c, uint64_t now)
 	}
 	if (c->timers[CONN_TIMER_RETRANS] <= now) {
 		c->timers[CONN_TIMER_RETRANS] = MPS_TIME_NONE;
-		if (c->fin_sent_dsn && !c->fin_acked) {
-			conn_ack_soon(c); /* resend the DATA_FIN */
-			for (sf = c->sfs; sf != NULL; sf = sf->next)
-				if (sf->ack_now)
-					sf_send_ack(sf, now);
-			conn_timer_set(c, CONN_TIMER_RETRANS, now + 2 * conn_best_rto(c));
-		}
-		if (c->snd_una < c->snd_nxt) {
-			/* No data-level progress for a whole period: the
-			 * subflows holding the head may be stuck.  Their own
-			 * RTO reinjects; keep watching. */
-			c->retrans_una = c->snd_una;
-			conn_timer_set(c, CONN_TIMER_RETRANS, now + conn_best_rto(c));
-		}
+		conn_on_retrans_timeout(c, now);
 	}
 	if (c->timers[CONN_TIMER_ANNOUNCE] <= now) {
 		c->timers[CONN_TIMER_ANNOUNCE] = MPS_TIME_NONE;

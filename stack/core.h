@@ -110,7 +110,8 @@ struct mps_sf {
 	uint64_t rtt_seq;          /* Karn: timed segment, when timestamps are off */
 	uint64_t rtt_time;
 	bool rtt_timing;
-	uint32_t backoff;          /* consecutive RTOs */
+	uint32_t backoff;          /* consecutive RTOs: timeout = rto << backoff */
+	uint32_t join_tries;       /* third-ACK retransmissions of MP_JOIN */
 
 	/* receive side */
 	uint32_t irs;
@@ -211,6 +212,7 @@ struct mps_conn {
 	uint64_t fin_dsn;      /* DSN of our DATA_FIN */
 	bool fin_acked;
 	uint64_t retrans_una;  /* snd_una when the retrans timer was armed */
+	uint32_t retrans_backoff; /* data-level retransmissions without progress */
 
 	/* receive side, data level */
 	mps_rob rcv;

@@ -34,6 +34,7 @@ int mps_ranges_init(mps_ranges *s, size_t max)
 	/* Allocate at least one slot so that r is never NULL after success. */
 	s->r = calloc(max ? max : 1, sizeof(*s->r));
 	s->n = 0;
+	s->no_evict = false;
 	s->max = s->r != NULL ? max : 0;
 	return s->r != NULL ? 0 : MPS_ERR_NOMEM;
 }
@@ -69,8 +70,12 @@ uint64_t mps_ranges_add(mps_ranges *s, uint64_t start, uint64_t end)
 	if (i == j) {
 		/* Disjoint: a new range at index i. */
 		if (s->n == s->max) {
-			if (i == s->n)
-				return 0; /* it would be the highest: dropped */
+			/* Full: a range that would be the highest is dropped;
+			 * with no_evict, so is any but a new lowest one (the
+			 * next expected bytes must always get in, or the
+			 * stream could stall for good). */
+			if (i == s->n || (s->no_evict && i != 0))
+				return 0;
 			s->n--;		  /* forget the highest range */
 		}
 		memmove(&s->r[i + 1], &s->r[i], (s->n - i) * sizeof(*s->r));

@@ -36,6 +36,11 @@ typedef struct mps_ranges {
 	mps_range *r; /* sorted, disjoint, non-adjacent */
 	size_t n;     /* ranges held */
 	size_t max;   /* capacity of r */
+	bool no_evict; /* when full, refuse a new separate range instead of
+			* forgetting the highest one, except a new lowest
+			* range (the next bytes expected), which is always
+			* taken: data that the peer may consider delivered is
+			* forgotten only when the alternative is a stall */
 } mps_ranges;
 
 /* mps_ranges_init sets up an empty set that holds at most max ranges

@@ -58,6 +58,8 @@ int mps_rob_init(mps_rob *r, size_t cap, uint64_t start, size_t max_ranges)
 		r->buf = NULL;
 		return err;
 	}
+	/* Bytes we hold may already be acknowledged: never forget them. */
+	r->have.no_evict = true;
 	r->cap = cap;
 	r->head = start;
 	return 0;

@@ -29,7 +29,7 @@
 #define SF_SYN_RETRIES 6
 #define SF_JOIN_SYN_RETRIES 3
 #define SF_DATA_RETRIES 12
-#define SF_OOO_RANGES 32
+#define SF_OOO_RANGES 64
 #define SF_MAX_MAP 65535 /* data-level length is 16 bits (RFC 8684 §3.3.1) */
 
 static const char *const sf_state_names[] = {
@@ -89,6 +89,7 @@ mps_sf *sf_new(mps_conn *c, const mps_addr *local, const mps_addr *remote)
 		free(sf);
 		return NULL;
 	}
+	sf->rcv_ooo.no_evict = true; /* what we SACKed stays held (no reneging) */
 	sf->maps_cap = 16;
 	sf->maps = calloc(sf->maps_cap, sizeof(*sf->maps));
 	if (sf->maps == NULL) {
@@ -393,9 +394,20 @@ static uint32_t sf_xmit(mps_sf *sf, uint64_t seq, uint32_t maxlen, uint8_t flags
 	return len;
 }
 
+/* The current timeout: the RFC 6298 value doubled per backoff (§5.5). */
+static uint64_t sf_rto_cur(const mps_sf *sf)
+{
+	uint64_t t = sf->rto;
+	uint32_t i;
+
+	for (i = 0; i < sf->backoff && t < SF_RTO_MAX; i++)
+		t *= 2;
+	return t < SF_RTO_MAX ? t : SF_RTO_MAX;
+}
+
 static void sf_arm_rto(mps_sf *sf, uint64_t now)
 {
-	sf_timer_set(sf, SF_TIMER_RTO, now + sf->rto);
+	sf_timer_set(sf, SF_TIMER_RTO, now + sf_rto_cur(sf));
 }
 
 static void sf_send_syn(mps_sf *sf, uint64_t now)
@@ -997,7 +1009,6 @@ static void sf_on_rto(mps_sf *sf, uint64_t now)
 			return;
 		}
 		sf->rto_count++;
-		sf->rto = sf->rto * 2 > SF_RTO_MAX ? SF_RTO_MAX : sf->rto * 2;
 		sf_send_syn(sf, now);
 		return;
 	}
@@ -1021,7 +1032,6 @@ static void sf_on_rto(mps_sf *sf, uint64_t now)
 	sf->recover = sf->snd_max;
 	sf->snd_nxt = sf->snd_una; /* go back: resend from the first unacked byte */
 	sf->rtt_timing = false;
-	sf->rto = sf->rto * 2 > SF_RTO_MAX ? SF_RTO_MAX : sf->rto * 2;
 	if (sf->snd_wnd == 0) {
 		/* Persist: probe with one byte beyond the closed window. */
 		uint32_t n = sf_send_at(sf, sf->snd_una, sf->snd_una + 1, now);
@@ -1046,7 +1056,7 @@ void sf_handle_timers(mps_sf *sf, uint64_t now)
 	if (sf->timers[SF_TIMER_JOIN_ACK] <= now) {
 		/* Resend the third ACK of MP_JOIN until the responder acks it. */
 		sf->timers[SF_TIMER_JOIN_ACK] = now + sf->rto;
-		if (++sf->backoff > SF_JOIN_SYN_RETRIES) {
+		if (++sf->join_tries > SF_JOIN_SYN_RETRIES) {
 			sf_send_rst(sf, now, 0);
 			sf_set_closed(sf, MPS_ERR_TIMEOUT, now);
 			return;
