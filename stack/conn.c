@@ -220,6 +220,7 @@ int conn_sf_peek(mps_conn *c, uint64_t dsn, size_t len, mps_iov iov[2])
 static void conn_release_sndbuf(mps_conn *c)
 {
 	uint64_t low = c->snd_una;
+	size_t before = mps_sbuf_space(&c->snd);
 	mps_sf *sf;
 	size_t i;
 
@@ -233,6 +234,8 @@ static void conn_release_sndbuf(mps_conn *c)
 		}
 	}
 	mps_sbuf_release(&c->snd, low);
+	if (mps_sbuf_space(&c->snd) > before && !c->shut_wr)
+		stack_event(c->stack, c, MPS_EV_WRITABLE, 0);
 }
 
 /* --- options on outgoing segments ---------------------------------------- */
@@ -672,13 +675,10 @@ static void conn_data_ack_in(mps_conn *c, mps_sf *sf, const mps_pkt *p, const mp
 	c->fully_established = true;
 	sf->mpc_ack_pending = false;
 	if (ack > c->snd_una) {
-		size_t before = mps_sbuf_space(&c->snd);
 		c->snd_una = ack;
 		if (c->fin_sent_dsn && ack > c->fin_dsn)
 			c->fin_acked = true;
 		conn_release_sndbuf(c);
-		if (mps_sbuf_space(&c->snd) > before && !c->shut_wr)
-			stack_event(c->stack, c, MPS_EV_WRITABLE, 0);
 		/* Progress at the data level: restart the data-level
 		 * retransmission timer, or stop it when nothing (no data,
 		 * no DATA_FIN) is outstanding. */

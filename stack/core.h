@@ -103,6 +103,8 @@ struct mps_sf {
 	uint32_t dupacks;
 	bool in_recovery;
 	uint64_t recover;          /* NewReno "recover", RFC 6582 */
+	mps_ranges sacked;         /* SACK scoreboard above snd_una (RFC 6675) */
+	uint64_t high_rxt;         /* RFC 6675 HighRxt: retransmitted up to here */
 	const mps_cc_ops *cc;
 	uint64_t cc_state[8];      /* private state of the cc algorithm */
 	uint64_t srtt, rttvar, rto; /* ns */

@@ -89,11 +89,17 @@ mps_sf *sf_new(mps_conn *c, const mps_addr *local, const mps_addr *remote)
 		free(sf);
 		return NULL;
 	}
+	if (mps_ranges_init(&sf->sacked, SF_OOO_RANGES) != 0) {
+		mps_ranges_free(&sf->rcv_ooo);
+		free(sf);
+		return NULL;
+	}
 	sf->rcv_ooo.no_evict = true; /* what we SACKed stays held (no reneging) */
 	sf->maps_cap = 16;
 	sf->maps = calloc(sf->maps_cap, sizeof(*sf->maps));
 	if (sf->maps == NULL) {
 		mps_ranges_free(&sf->rcv_ooo);
+		mps_ranges_free(&sf->sacked);
 		free(sf);
 		return NULL;
 	}
@@ -120,6 +126,7 @@ mps_sf *sf_new(mps_conn *c, const mps_addr *local, const mps_addr *remote)
 void sf_free(mps_sf *sf)
 {
 	mps_ranges_free(&sf->rcv_ooo);
+	mps_ranges_free(&sf->sacked);
 	free(sf->maps);
 	free(sf);
 }
@@ -489,6 +496,106 @@ static uint32_t sf_send_at(mps_sf *sf, uint64_t seq, uint64_t limit, uint64_t no
 	return sf_xmit(sf, seq, (uint32_t)(end - seq), MPS_TH_ACK | MPS_TH_PSH, m, now);
 }
 
+/* --- SACK-based loss recovery (RFC 6675, simplified) --------------------------
+ *
+ * The scoreboard is the set of SACKed ranges above snd_una.  Bytes below the
+ * highest SACKed byte that are not SACKed count as lost; "pipe" (the data
+ * in flight) is what lies above the highest SACK plus what was retransmitted
+ * in this recovery.  While pipe < cwnd, holes are retransmitted first, then
+ * new data is sent. */
+
+static uint64_t sf_high_sack(const mps_sf *sf)
+{
+	uint64_t hs = sf->sacked.n ? sf->sacked.r[sf->sacked.n - 1].end : sf->snd_una;
+
+	return hs > sf->snd_una ? hs : sf->snd_una;
+}
+
+static uint64_t sf_pipe(const mps_sf *sf)
+{
+	uint64_t hs = sf_high_sack(sf), p, top;
+
+	p = sf->snd_nxt > hs ? sf->snd_nxt - hs : 0;
+	top = sf->high_rxt < hs ? sf->high_rxt : hs;
+	if (top > sf->snd_una)
+		p += (top - sf->snd_una) - mps_ranges_covered(&sf->sacked, sf->snd_una, top);
+	return p;
+}
+
+/* The first SACKed byte above x, or UINT64_MAX. */
+static uint64_t sf_next_sacked(const mps_sf *sf, uint64_t x)
+{
+	size_t i;
+
+	for (i = 0; i < sf->sacked.n; i++)
+		if (sf->sacked.r[i].start > x)
+			return sf->sacked.r[i].start;
+	return UINT64_MAX;
+}
+
+static uint32_t sf_send_at(mps_sf *sf, uint64_t seq, uint64_t limit, uint64_t now);
+
+/* Retransmit holes while the pipe allows; returns the pipe left. */
+static uint64_t sf_recovery_send(mps_sf *sf, uint64_t now)
+{
+	uint64_t hs = sf_high_sack(sf), pipe = sf_pipe(sf);
+
+	/* With duplicate ACKs but no SACK information (no option room on
+	 * the peer's ACKs), the first unacknowledged segment is lost. */
+	if (hs == sf->snd_una && sf->dupacks >= 3 && sf->high_rxt <= sf->snd_una)
+		hs = sf->snd_una + 1;
+
+	while (pipe < sf->cwnd) {
+		uint64_t nxt = sf->high_rxt > sf->snd_una ? sf->high_rxt : sf->snd_una;
+		uint64_t lim;
+		uint32_t n;
+		nxt = mps_ranges_contig_end(&sf->sacked, nxt);
+		if (nxt >= hs)
+			break;
+		lim = sf_next_sacked(sf, nxt);
+		if (lim > hs)
+			lim = hs;
+		n = sf_send_at(sf, nxt, lim, now);
+		if (n == 0)
+			break;
+		sf->high_rxt = nxt + n;
+		pipe += n;
+	}
+	return pipe;
+}
+
+/* Take the SACK blocks of an ACK into the scoreboard (RFC 2018). */
+static void sf_take_sacks(mps_sf *sf, const mps_opts *o)
+{
+	uint8_t i;
+
+	if (!sf->sack_ok || !(o->present & MPS_OPT_SACK))
+		return;
+	for (i = 0; i < o->nsack; i++) {
+		uint64_t l = mps_seq_expand32(sf->snd_una, o->sack[i].left - sf->iss);
+		uint64_t r = mps_seq_expand32(sf->snd_una, o->sack[i].right - sf->iss);
+		if (l < r && l >= sf->snd_una && r <= sf->snd_max)
+			mps_ranges_add(&sf->sacked, l, r);
+	}
+}
+
+static void sf_enter_recovery(mps_sf *sf, uint64_t now)
+{
+	sf->cc->on_loss(sf, now);
+	sf->recover = sf->snd_max;
+	sf->in_recovery = true;
+	sf->high_rxt = sf->snd_una;
+	sf->rtt_timing = false; /* Karn */
+	if (sf->sack_ok) {
+		sf_recovery_send(sf, now);
+	} else {
+		/* RFC 6582: NewReno, with window inflation. */
+		sf->cwnd = sf->ssthresh + 3 * (uint32_t)sf->mss;
+		sf_send_at(sf, sf->snd_una, sf->snd_end + 1, now);
+		sf->high_rxt = sf->snd_una + 1;
+	}
+}
+
 void sf_send_ack(mps_sf *sf, uint64_t now)
 {
 	sf_xmit(sf, sf->snd_nxt, 0, MPS_TH_ACK, NULL, now);
@@ -521,6 +628,8 @@ void sf_output(mps_sf *sf, uint64_t now)
 		return;
 	}
 	full = sf_seg_payload(sf);
+	if (sf->in_recovery && sf->sack_ok)
+		sf_recovery_send(sf, now); /* holes first, even with no new data */
 	for (;;) {
 		if (sf->snd_nxt > sf->snd_end)
 			break;
@@ -529,6 +638,13 @@ void sf_output(mps_sf *sf, uint64_t now)
 			break;
 		wnd = sf->cwnd < sf->snd_wnd ? sf->cwnd : sf->snd_wnd;
 		limit = sf->snd_una + wnd;
+		if (sf->in_recovery && sf->sack_ok) {
+			uint64_t pipe = sf_recovery_send(sf, now);
+			uint64_t rwnd_end = sf->snd_una + sf->snd_wnd;
+			limit = sf->snd_nxt + (sf->cwnd > pipe ? sf->cwnd - pipe : 0);
+			if (limit > rwnd_end)
+				limit = rwnd_end;
+		}
 		if (sf->snd_nxt >= limit && sf->snd_nxt < sf->snd_end)
 			break;
 		/* Sender-side silly window avoidance (RFC 9293 §3.8.6.2.1):
@@ -710,7 +826,7 @@ static void sf_retransmit_head(mps_sf *sf, uint64_t now)
 }
 
 /* Returns false if the segment must be dropped after the ACK check. */
-static bool sf_process_ack(mps_sf *sf, const mps_pkt *p, uint64_t seq, uint64_t now)
+static bool sf_process_ack(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint64_t seq, uint64_t now)
 {
 	uint64_t ack = mps_seq_expand32(sf->snd_una, p->ack - sf->iss);
 	uint64_t wnd = (uint64_t)p->window << sf->snd_wscale;
@@ -724,6 +840,7 @@ static bool sf_process_ack(mps_sf *sf, const mps_pkt *p, uint64_t seq, uint64_t 
 		sf->ack_now = true; /* RFC 5961 §5.2: too old, challenge ACK */
 		return false;
 	}
+	sf_take_sacks(sf, o);
 	if (sf->snd_wl1 < seq || (sf->snd_wl1 == seq && sf->snd_wl2 <= ack)) {
 		wnd_changed = wnd != sf->snd_wnd;
 		sf->snd_wnd = wnd;
@@ -746,7 +863,15 @@ static bool sf_process_ack(mps_sf *sf, const mps_pkt *p, uint64_t seq, uint64_t 
 		sf->backoff = 0;
 		sf->bytes_acked += acked - (fin_acked ? 1 : 0);
 		sf_maps_pop_acked(sf);
-		if (sf->in_recovery) {
+		mps_ranges_remove_below(&sf->sacked, ack);
+		if (sf->in_recovery && sf->sack_ok) {
+			if (ack >= sf->recover) {
+				sf->cwnd = sf->ssthresh;
+				sf->in_recovery = false;
+				sf->dupacks = 0;
+			}
+			/* else: sf_output retransmits the holes */
+		} else if (sf->in_recovery) {
 			if (ack >= sf->recover) {
 				/* RFC 6582 §3.2 step 3: full acknowledgment. */
 				uint64_t fl = sf_bytes_in_flight(sf) + sf->mss;
@@ -756,6 +881,7 @@ static bool sf_process_ack(mps_sf *sf, const mps_pkt *p, uint64_t seq, uint64_t 
 			} else {
 				/* Partial acknowledgment: retransmit, deflate. */
 				sf_retransmit_head(sf, now);
+				sf->high_rxt = sf->snd_una + 1;
 				sf->cwnd = sf->cwnd > acked ? (uint32_t)(sf->cwnd - acked) : 0;
 				sf->cwnd += sf->mss;
 			}
@@ -775,17 +901,15 @@ static bool sf_process_ack(mps_sf *sf, const mps_pkt *p, uint64_t seq, uint64_t 
 		   sf->snd_una < sf->snd_max) {
 		/* A duplicate ACK (RFC 5681 §2). */
 		sf->dupacks++;
-		if (!sf->in_recovery && sf->dupacks == 3 && sf->snd_una > sf->recover) {
-			/* RFC 6582 §3.2 step 2: fast retransmit. */
-			sf->cc->on_loss(sf, now);
-			sf->recover = sf->snd_max;
-			sf->in_recovery = true;
-			sf->cwnd = sf->ssthresh + 3 * (uint32_t)sf->mss;
-			sf_retransmit_head(sf, now);
-		} else if (sf->in_recovery) {
-			sf->cwnd += sf->mss;
-		}
+		if (sf->in_recovery && !sf->sack_ok)
+			sf->cwnd += sf->mss; /* RFC 6582 window inflation */
 	}
+	/* Loss: three duplicate ACKs, or (RFC 6675 §5) more than DupThresh
+	 * segments SACKed above the first unacknowledged byte. */
+	if (!sf->in_recovery && sf->snd_una > sf->recover && sf->snd_una < sf->snd_max &&
+	    (sf->dupacks >= 3 ||
+	     (sf->sack_ok && mps_ranges_covered(&sf->sacked, sf->snd_una, sf->snd_max) >= 3u * sf->mss)))
+		sf_enter_recovery(sf, now);
 	return true;
 }
 
@@ -934,7 +1058,7 @@ static void sf_input_sync(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint6
 			sf_set_closed(sf, rc, now);
 			return;
 		}
-	} else if (!sf_process_ack(sf, p, seq, now)) {
+	} else if (!sf_process_ack(sf, p, o, seq, now)) {
 		return;
 	}
 	if (sf->state == SF_CLOSED)
@@ -1030,6 +1154,7 @@ static void sf_on_rto(mps_sf *sf, uint64_t now)
 	sf->in_recovery = false;
 	sf->dupacks = 0;
 	sf->recover = sf->snd_max;
+	mps_ranges_clear(&sf->sacked); /* the receiver may have reneged */
 	sf->snd_nxt = sf->snd_una; /* go back: resend from the first unacked byte */
 	sf->rtt_timing = false;
 	if (sf->snd_wnd == 0) {
