@@ -65,6 +65,9 @@ enum mpsd_kind {
 #define MPSD_MAX_CTL_CLIENTS 16
 #define MPSD_MAX_SUBFLOWS 32
 #define MPSD_PKT_MAX 65536
+/* Packets the kernel may queue on the TUN for us: a 4 MiB receive window
+ * is ~2900 full segments; the default of 500 drops bursts. */
+#define MPSD_TUN_QLEN 8192
 
 struct mpsd_ctl_client {
 	int kind; /* K_CTL_CLIENT */
@@ -625,6 +628,10 @@ static int mpsd_setup_tun(struct mpsd *d)
 		err = mps_tun_up(d->tun);
 	if (err < 0)
 		return mpsd_fail("cannot configure TUN device %s: %s", d->tun, strerror(-err));
+	/* Not fatal: a short queue only costs drops (TCP recovers). */
+	err = mps_tun_set_txqueuelen(d->tun, MPSD_TUN_QLEN);
+	if (err < 0)
+		mps_log(0, "mpsd: cannot set the queue length of %s: %s", d->tun, strerror(-err));
 	for (i = 0; i < d->o.naddrs; i++) {
 		const mps_addr *ad = &d->o.addrs[i];
 

@@ -106,6 +106,18 @@ int mps_tun_set_mtu(const char *name, unsigned mtu)
 	return tun_ifreq(SIOCSIFMTU, &ifr);
 }
 
+int mps_tun_set_txqueuelen(const char *name, unsigned qlen)
+{
+	struct ifreq ifr;
+
+	if (!tun_name_ok(name) || qlen == 0 || qlen > INT32_MAX)
+		return -EINVAL;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, name, strlen(name));
+	ifr.ifr_qlen = (int)qlen;
+	return tun_ifreq(SIOCSIFTXQLEN, &ifr);
+}
+
 int mps_tun_up(const char *name)
 {
 	struct ifreq ifr;

@@ -44,6 +44,12 @@ int mps_tun_open(const char *name, unsigned flags, char ifname_out[IFNAMSIZ]);
  * (mtu out of range, name too long), -ENODEV, -EPERM or another -errno. */
 int mps_tun_set_mtu(const char *name, unsigned mtu);
 
+/* mps_tun_set_txqueuelen sets how many packets the kernel queues for us to
+ * read (default 500).  The queue must hold a receive window's worth of
+ * segments, or a burst that arrives while mpsd is busy is dropped there.
+ * Returns 0, -EINVAL (qlen 0, name too long), -ENODEV, -EPERM or -errno. */
+int mps_tun_set_txqueuelen(const char *name, unsigned qlen);
+
 /* mps_tun_up sets IFF_UP (and IFF_RUNNING is up to the kernel).  Returns 0,
  * -EINVAL, -ENODEV, -EPERM or another -errno. */
 int mps_tun_up(const char *name);
