@@ -665,6 +665,12 @@ static int mpsd_setup_stack(struct mpsd *d)
 			return mpsd_fail("cannot add address %s: %s",
 					 mps_addr_format(&d->o.addrs[i], a), mps_strerror(err));
 	}
+	for (i = 0; i < d->o.nannounce; i++) {
+		err = mps_stack_add_announce(d->stack, &d->o.announce[i]);
+		if (err < 0)
+			return mpsd_fail("cannot announce %s: %s",
+					 mps_addr_format(&d->o.announce[i], a), mps_strerror(err));
+	}
 	if (d->o.role == MPS_ROLE_SERVER) {
 		err = mps_listen(d->stack, &d->o.listen);
 		if (err < 0)

@@ -1255,13 +1255,19 @@ ssize_t mps_conn_recv(mps_conn *c, uint8_t *buf, size_t len, uint64_t now)
 		return MPS_ERR_AGAIN;
 	}
 	c->bytes_delivered += n;
-	/* Window update when the window opened by a good amount
-	 * (receiver-side silly window avoidance, RFC 9293 §3.8.6.2.2). */
-	if (before_space < c->rcv.cap / 4 && mps_rob_space(&c->rcv) >= c->rcv.cap / 4) {
-		conn_ack_soon(c);
-		for (sf = c->sfs; sf != NULL; sf = sf->next)
-			if (sf->ack_now)
-				sf_send_ack(sf, now);
+	/* Window update when a subflow's window could open by a good amount
+	 * (receiver-side silly window avoidance, RFC 9293 §3.8.6.2.2: by
+	 * min(half the buffer, MSS) or more). */
+	(void)before_space;
+	for (sf = c->sfs; sf != NULL; sf = sf->next) {
+		uint64_t cur, can, step;
+		if (!conn_sf_can_ack(sf))
+			continue;
+		cur = sf->rcv_adv > sf->rcv_nxt ? sf->rcv_adv - sf->rcv_nxt : 0;
+		can = sf_rcv_window(sf);
+		step = 2u * sf->mss < c->rcv.cap / 2 ? 2u * sf->mss : c->rcv.cap / 2;
+		if (can >= cur + step && cur < c->rcv.cap / 2)
+			sf_send_ack(sf, now);
 	}
 	stack_reap(c->stack);
 	return (ssize_t)n;

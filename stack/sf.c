@@ -422,6 +422,7 @@ static void sf_send_syn(mps_sf *sf, uint64_t now)
 	uint8_t flags = MPS_TH_SYN | (sf->state == SF_SYN_RCVD ? MPS_TH_ACK : 0);
 
 	sf_xmit(sf, 0, 0, flags, NULL, now);
+	sf->rtt_time = now; /* the handshake gives the first RTT sample */
 	if (sf->snd_max < 1)
 		sf->snd_max = 1;
 	sf->snd_nxt = 1;
@@ -669,6 +670,11 @@ void sf_output(mps_sf *sf, uint64_t now)
 	}
 	if (sent_any && sf->timers[SF_TIMER_RTO] == MPS_TIME_NONE)
 		sf_arm_rto(sf, now);
+	/* Persist timer (RFC 9293 §3.8.6.1): data waits, nothing is in flight
+	 * and the peer's window is closed: probe it when the timer fires. */
+	if (sf->snd_nxt < sf->snd_end && sf->snd_una == sf->snd_max &&
+	    sf->timers[SF_TIMER_RTO] == MPS_TIME_NONE)
+		sf_arm_rto(sf, now);
 	if (sf->ack_now)
 		sf_send_ack(sf, now);
 }
@@ -775,8 +781,8 @@ static void sf_input_syn_sent(mps_sf *sf, const mps_pkt *p, const mps_opts *o, u
 	sf->snd_wl2 = 1;
 	sf->backoff = 0;
 	sf_timer_stop(sf, SF_TIMER_RTO);
-	if (sf->rtt_valid == false && now >= sf->rtt_time && sf->rto_count == 0)
-		sf_rtt_sample(sf, now - sf->rtt_time);
+	if (!sf->rtt_valid && sf->rto_count == 0 && now >= sf->rtt_time)
+		sf_rtt_sample(sf, now - sf->rtt_time); /* Karn: not after a resent SYN */
 	rc = conn_sf_synack(c, sf, o, now);
 	if (rc < 0) {
 		sf->rcv_nxt = 1;
@@ -1136,8 +1142,19 @@ static void sf_on_rto(mps_sf *sf, uint64_t now)
 		sf_send_syn(sf, now);
 		return;
 	}
-	if (sf->snd_una >= sf->snd_max)
+	if (sf->snd_una >= sf->snd_max) {
+		if (sf->snd_nxt < sf->snd_end && sf_can_send_data(sf)) {
+			/* Persist: probe the closed window with one byte. */
+			uint32_t n = sf_send_at(sf, sf->snd_nxt, sf->snd_nxt + 1, now);
+			sf->snd_nxt += n;
+			if (sf->snd_nxt > sf->snd_max)
+				sf->snd_max = sf->snd_nxt;
+			if (sf->backoff < 6)
+				sf->backoff++;
+			sf_arm_rto(sf, now);
+		}
 		return;
+	}
 	s->st.rto_fired++;
 	sf->rto_count++;
 	if (++sf->backoff > SF_DATA_RETRIES) {
