@@ -224,8 +224,10 @@ static void conn_release_sndbuf(mps_conn *c)
 	mps_sf *sf;
 	size_t i;
 
+	/* A dead subflow (its data reinjected elsewhere) does not pin the
+	 * buffer: if it would need bytes that are released, it is reset. */
 	for (sf = c->sfs; sf != NULL; sf = sf->next) {
-		if (sf->state == SF_CLOSED)
+		if (sf->state == SF_CLOSED || sf->dead)
 			continue;
 		for (i = 0; i < sf->maps_n; i++) {
 			const sf_map *m = &sf->maps[(sf->maps_head + i) % sf->maps_cap];
@@ -234,6 +236,18 @@ static void conn_release_sndbuf(mps_conn *c)
 		}
 	}
 	mps_sbuf_release(&c->snd, low);
+	for (sf = c->sfs; sf != NULL; sf = sf->next) {
+		if (sf->state == SF_CLOSED || !sf->dead || sf->maps_n == 0)
+			continue;
+		for (i = 0; i < sf->maps_n; i++)
+			if (sf->maps[(sf->maps_head + i) % sf->maps_cap].dsn < c->snd.base)
+				break;
+		if (i < sf->maps_n) {
+			sf_send_rst(sf, c->stack->now, 0);
+			sf->maps_n = 0;
+			sf_kill(sf, MPS_ERR_TIMEOUT, c->stack->now);
+		}
+	}
 	if (mps_sbuf_space(&c->snd) > before && !c->shut_wr)
 		stack_event(c->stack, c, MPS_EV_WRITABLE, 0);
 }
@@ -970,6 +984,8 @@ void conn_sf_rto(mps_conn *c, mps_sf *sf, uint64_t now)
 	if (sf->backoff >= 1 && !sf->dead) {
 		sf->dead = sf->backoff >= 3;
 		conn_reinject_from(c, sf, now);
+		if (sf->dead)
+			conn_release_sndbuf(c);
 	}
 }
 
