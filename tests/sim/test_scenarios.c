@@ -35,21 +35,6 @@
  * log and the traces printed when they run).  Remove a name once it passes:
  * the run says so. */
 static const char *const scen_known_fail[] = {
-    /* a lost data-less DATA_FIN is never retransmitted (no timer left) */
-    "mptcp_server_data_fin_lost",
-    "loss_1pct_one_path",
-    "loss_2pct_one_path",
-    "loss_1pct_both_paths",
-    /* + 5 % loss: recovery by repeated backed-off RTOs exceeds 30 s */
-    "loss_5pct_one_path",
-    "loss_5pct_both_paths",
-    /* DATA_FIN keeps being retransmitted on the dead subflow only */
-    "joined_path_down_mid_transfer",
-    "initial_path_down_mid_transfer",
-    /* bytes acknowledged at subflow level are lost at data level and never
-     * resent: the DATA_ACK stops for good (or for seconds) */
-    "two_subflows_both_carry_data",
-    "rate_10+10mbit_goodput",
     NULL,
 };
 
