@@ -801,8 +801,10 @@ void conn_sf_rx_options(mps_conn *c, mps_sf *sf, const mps_pkt *p, const mps_opt
 	}
 }
 
-static void conn_rx_map_add(mps_sf *sf, uint64_t ssn, uint64_t dsn, uint32_t len)
+static void conn_rx_map_add(mps_sf *sf, uint64_t ssn, uint64_t dsn, uint32_t len, uint16_t dll,
+			    bool has_csum, uint16_t csum)
 {
+	sf_map *m;
 	size_t i;
 
 	for (i = 0; i < SF_RX_MAPS; i++)
@@ -811,9 +813,13 @@ static void conn_rx_map_add(mps_sf *sf, uint64_t ssn, uint64_t dsn, uint32_t len
 				sf->rx_maps[i].len = len;
 			return;
 		}
-	sf->rx_maps[sf->rx_maps_next].ssn = ssn;
-	sf->rx_maps[sf->rx_maps_next].dsn = dsn;
-	sf->rx_maps[sf->rx_maps_next].len = len;
+	m = &sf->rx_maps[sf->rx_maps_next];
+	m->ssn = ssn;
+	m->dsn = dsn;
+	m->len = len;
+	m->dll = dll;
+	m->has_csum = has_csum;
+	m->csum = csum;
 	sf->rx_maps_next = (sf->rx_maps_next + 1) % SF_RX_MAPS;
 }
 
@@ -827,6 +833,57 @@ static const sf_map *conn_rx_map_find(const mps_sf *sf, uint64_t ssn)
 			return m;
 	}
 	return NULL;
+}
+
+/* DSS checksums (RFC 8684 §3.3.1): a mapping's bytes are collected in order
+ * on the subflow and handed to the connection only when the whole mapping
+ * is there and its checksum verifies.  Returns the bytes taken. */
+static size_t conn_rx_csum(mps_conn *c, mps_sf *sf, const sf_map *m, uint64_t pos, const uint8_t *data,
+			   size_t n, bool *failed)
+{
+	mps_iov iov;
+	size_t acc;
+
+	if (sf->stage == NULL) {
+		sf->stage = malloc(65536);
+		if (sf->stage == NULL)
+			return 0;
+	}
+	if (sf->stage_ssn != m->ssn || pos == m->ssn) {
+		sf->stage_ssn = m->ssn;
+		sf->stage_len = 0;
+	}
+	if (pos != m->ssn + sf->stage_len)
+		return 0;
+	memcpy(sf->stage + sf->stage_len, data, n);
+	sf->stage_len += (uint32_t)n;
+	if (sf->stage_len < m->len)
+		return n;
+	iov.base = sf->stage;
+	iov.len = m->len;
+	if (mps_dss_csum(m->dsn, (uint32_t)m->ssn, m->dll, &iov, 1) != m->csum) {
+		c->stack->st.drop_checksum++;
+		*failed = true;
+		return 0;
+	}
+	sf->stage_len = 0;
+	sf->stage_ssn = UINT64_MAX;
+	if (mps_rob_write(&c->rcv, m->dsn, iov.base, m->len, &acc) > 0)
+		c->bytes_received += m->len;
+	return n;
+}
+
+/* A mapping failed its checksum: its bytes cannot be trusted and were
+ * acknowledged at the subflow level in part, so they cannot come again on
+ * this subflow.  With other subflows, reset this one (the sender reinjects
+ * the data); on the only subflow, end the connection with an explicit
+ * error rather than deliver anything doubtful (RFC 8684 §3.7). */
+static void conn_csum_failed(mps_conn *c, mps_sf *sf, uint64_t now)
+{
+	sf_send_rst(sf, now, 0);
+	sf_kill(sf, MPS_ERR_CHECKSUM, now);
+	if (conn_live_subflows(c, NULL) == 0)
+		conn_set_closed(c, MPS_ERR_CHECKSUM, now);
 }
 
 static void conn_deliverable(mps_conn *c, uint64_t before)
@@ -851,16 +908,20 @@ size_t conn_sf_rx_data(mps_conn *c, mps_sf *sf, uint64_t seq, const uint8_t *dat
 			uint64_t ssn = mps_seq_expand32(sf->rcv_nxt, o->dss.ssn);
 			uint64_t dsn = o->dss.map64 ? o->dss.dsn : mps_seq_expand32(before, (uint32_t)o->dss.dsn);
 			uint32_t dl = o->dss.dll - (o->dss.fin ? 1 : 0);
-			if (c->csum && o->dss.has_csum && ssn == seq && dl == len) {
-				mps_iov iov = {data, len};
-				if (mps_dss_csum(dsn, o->dss.ssn, o->dss.dll, &iov, 1) != o->dss.csum) {
-					s->st.drop_checksum++;
-					return 0;
-				}
+			if (o->dss.dll == 0) {
+				/* An infinite mapping: the peer fell back to TCP
+				 * (RFC 8684 §3.7); the DSN follows the subflow. */
+				c->fallback = true;
+				c->fb_dsn0 = dsn;
+				c->fb_ssn0 = ssn;
+				s->st.fallbacks++;
+			} else {
+				conn_rx_map_add(sf, ssn, dsn, dl, o->dss.dll, c->csum && o->dss.has_csum,
+						o->dss.csum);
 			}
-			conn_rx_map_add(sf, ssn, dsn, dl);
 		} else if ((o->present & MPS_OPT_MPC) && o->mpc.has_dll && sf->is_initial) {
-			conn_rx_map_add(sf, 1, c->remote_idsn + 1, o->mpc.dll);
+			conn_rx_map_add(sf, 1, c->remote_idsn + 1, o->mpc.dll, o->mpc.dll,
+					c->csum && o->mpc.has_csum, o->mpc.csum);
 		} else if (!sf->rx_seen_dss && sf->is_initial && conn_live_subflows(c, NULL) == 1 &&
 			   conn_rx_map_find(sf, seq) == NULL) {
 			/* Data without any mapping on the only subflow: a
@@ -881,6 +942,8 @@ size_t conn_sf_rx_data(mps_conn *c, mps_sf *sf, uint64_t seq, const uint8_t *dat
 		conn_deliverable(c, before);
 		return accepted;
 	}
+	if (c->csum && seq != sf->rcv_nxt)
+		return 0; /* checksummed mappings are collected in order */
 	pos = seq;
 	end = seq + len;
 	while (pos < end) {
@@ -890,6 +953,19 @@ size_t conn_sf_rx_data(mps_conn *c, mps_sf *sf, uint64_t seq, const uint8_t *dat
 			break; /* no mapping yet: not acknowledged, resent later */
 		mend = m->ssn + m->len;
 		n = (mend < end ? mend : end) - pos;
+		if (m->has_csum) {
+			bool failed = false;
+			acc = conn_rx_csum(c, sf, m, pos, data + (pos - seq), (size_t)n, &failed);
+			if (failed) {
+				conn_csum_failed(c, sf, now);
+				return 0;
+			}
+			accepted += acc;
+			if (acc < n)
+				break;
+			pos += n;
+			continue;
+		}
 		rc = mps_rob_write(&c->rcv, m->dsn + (pos - m->ssn), data + (pos - seq), (size_t)n, &acc);
 		if (rc == MPS_ERR_DIVERGE) {
 			/* Bytes for the same DSN differ: never splice them. */

@@ -50,6 +50,9 @@ typedef struct sf_map {
 	uint64_t ssn;
 	uint64_t dsn;
 	uint32_t len;
+	uint16_t dll;      /* receive side: data-level length as sent (DATA_FIN included) */
+	uint16_t csum;     /* receive side: the DSS checksum to verify */
+	bool has_csum;
 } sf_map;
 
 #define SF_RX_MAPS 8
@@ -133,6 +136,9 @@ struct mps_sf {
 	uint64_t expected_hmac64;  /* join initiator: the SYN-ACK HMAC we expect */
 	bool mpc_ack_pending;      /* client: keep MP_CAPABLE on data until DATA_ACK */
 	bool rx_seen_dss;          /* a DSS arrived on this subflow */
+	uint8_t *stage;            /* DSS checksums: the mapping being collected */
+	uint64_t stage_ssn;
+	uint32_t stage_len;
 
 	uint64_t timers[SF_TIMER_COUNT];
 

@@ -127,6 +127,7 @@ void sf_free(mps_sf *sf)
 {
 	mps_ranges_free(&sf->rcv_ooo);
 	mps_ranges_free(&sf->sacked);
+	free(sf->stage);
 	free(sf->maps);
 	free(sf);
 }

@@ -48,6 +48,8 @@ struct t_net {
 	uint32_t drop_every; /* drop every Nth packet (0 = none) */
 	uint32_t count;
 	bool strip_mptcp;    /* remove MPTCP options in flight (a middlebox) */
+	uint32_t corrupt_nth; /* flip a payload byte of the Nth data packet, fixing the TCP checksum */
+	uint32_t data_count;
 	uint64_t mpc_seen, dss_seen, join_seen;
 };
 
@@ -115,6 +117,38 @@ static void t_strip(uint8_t *pkt, size_t len)
 	mps_pkt_build_tcp(pkt, 1600, &out, 0);
 }
 
+/* A middlebox that changes one payload byte and fixes the TCP checksum, so
+ * only the DSS checksum can tell (RFC 8684 §3.3.1). */
+static void t_corrupt(uint8_t *pkt, size_t len)
+{
+	mps_pkt p;
+	uint8_t copy[1600], opts[40];
+	mps_tcp_out out;
+	mps_iov iov;
+
+	if (mps_pkt_parse(&p, pkt, len, 0) != 0 || p.paylen < 2)
+		return;
+	memcpy(copy, p.payload, p.paylen);
+	copy[p.paylen / 2] ^= 0x5a;
+	memcpy(opts, p.opts, p.optlen);
+	iov.base = copy;
+	iov.len = p.paylen;
+	memset(&out, 0, sizeof(out));
+	out.src = &p.src;
+	out.dst = &p.dst;
+	out.seq = p.seq;
+	out.ack = p.ack;
+	out.flags = p.flags;
+	out.window = p.window;
+	out.opts = opts;
+	out.optlen = p.optlen;
+	out.payload = &iov;
+	out.niov = 1;
+	mps_pkt_build_tcp(pkt, 1600, &out, 0);
+}
+
+static bool t_want_csum;
+
 static void t_output(void *user, const uint8_t *pkt, size_t len, const mps_out_meta *meta)
 {
 	t_host *h = user;
@@ -149,6 +183,8 @@ static void t_output(void *user, const uint8_t *pkt, size_t len, const mps_out_m
 	slot->len = len;
 	if (n->strip_mptcp)
 		t_strip(slot->data, len);
+	if (n->corrupt_nth && p.paylen > 100 && ++n->data_count == n->corrupt_nth)
+		t_corrupt(slot->data, len);
 	n->n++;
 }
 
@@ -243,6 +279,7 @@ static void t_host_init(t_net *n, t_host *h, const char *a1, const char *a2, uin
 	cfg.cb.random = t_random;
 	cfg.user = h;
 	cfg.no_mptcp = no_mptcp;
+	cfg.dss_checksum = t_want_csum;
 	cfg.rcvbuf = 256 * 1024;
 	cfg.sndbuf = 256 * 1024;
 	CU_ASSERT_FATAL(mps_stack_new(&h->s, &cfg) == 0);
@@ -476,7 +513,50 @@ static void test_conn_survives_periodic_loss(void)
 	t_teardown(n);
 }
 
+static void test_conn_dss_checksum_transfer_is_byte_exact(void)
+{
+	t_net *n;
+	mps_conn_info ci;
+
+	t_want_csum = true;
+	n = t_setup(false, "10.77.0.3", 600000);
+	t_want_csum = false;
+	n->srv.wait_request = true;
+	t_connect(n);
+	CU_ASSERT(mps_conn_send(n->cli.conn, (const uint8_t *)"GET /", 5, n->now) == 5);
+	t_run(n, 60ull * 1000 * MPS_NS_PER_MS);
+	t_check_payload(n, 600000);
+	mps_conn_get_info(n->cli.conn, &ci, NULL, 0);
+	CU_ASSERT(ci.mptcp);
+	t_teardown(n);
+}
+
+static void test_conn_dss_checksum_catches_corruption(void)
+{
+	t_net *n;
+	size_t i, bad = 0;
+
+	t_want_csum = true;
+	n = t_setup(false, NULL, 300000);
+	t_want_csum = false;
+	n->corrupt_nth = 20;
+	t_connect(n);
+	t_run(n, 60ull * 1000 * MPS_NS_PER_MS);
+	/* One subflow: the connection ends with an explicit error, and
+	 * nothing corrupted was ever delivered. */
+	for (i = 0; i < n->cli.rxlen; i++)
+		if (n->cli.rx[i] != t_pattern(i))
+			bad++;
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT(n->cli.rxlen < 300000);
+	CU_ASSERT(n->cli.closed);
+	CU_ASSERT_EQUAL(n->cli.close_err, MPS_ERR_CHECKSUM);
+	t_teardown(n);
+}
+
 static CU_TestInfo tests_conn[] = {
+	{"test_conn_dss_checksum_transfer_is_byte_exact", test_conn_dss_checksum_transfer_is_byte_exact},
+	{"test_conn_dss_checksum_catches_corruption", test_conn_dss_checksum_catches_corruption},
 	{"test_conn_mptcp_transfer_is_byte_exact", test_conn_mptcp_transfer_is_byte_exact},
 	{"test_conn_plain_tcp_server_falls_back", test_conn_plain_tcp_server_falls_back},
 	{"test_conn_plain_tcp_client_is_served", test_conn_plain_tcp_client_is_served},
