@@ -935,3 +935,37 @@ mptcp_monitor_start() {
 mptcp_monitor_tokens() {
 	grep -o 'token=[0-9a-fA-F]*' "$_MON_LOG" 2>/dev/null | cut -d= -f2 | _lib_hexnorm | sort -u
 }
+
+# --------------------------------------------------------------------------------------------
+# mpsctl and kernel MPTCP sockets (added for test_signals.sh and test_checksum.sh)
+
+MPSCTL=${MPSCTL:-$BUILDDIR/apps/mpsctl}
+
+# mpsctl_status CTL [--json]: the status of the mpsd behind the control socket CTL (a Unix
+# socket path, reachable from any namespace).  Fails (returns 1) if mpsd does not answer.
+mpsctl_status() {
+	local ctl=$1
+	shift
+	"$MPSCTL" --ctl "$ctl" status "$@"
+}
+
+# mpsctl_live_conns CTL: the number of connections mpsd reports that are not closed
+# ("N connections" line of mpsctl status, minus those in a CLOSED state); "?" if mpsd does
+# not answer.
+mpsctl_live_conns() {
+	local st
+	st=$(mpsctl_status "$1" 2>/dev/null) || { echo "?"; return 0; }
+	awk '/^conn [0-9]+:/ && $0 !~ / (CLOSED|closed) / { n++ } END { print n + 0 }' <<<"$st"
+}
+
+# mptcp_sockets NS: the MPTCP sockets of NS that are not listening (ss -M), one per line.
+mptcp_sockets() {
+	ip netns exec "$1" ss -HMn 2>/dev/null | grep -v LISTEN
+}
+
+_lib_no_mptcp_sockets() { [ -z "$(mptcp_sockets "$1")" ]; }
+
+# wait_no_mptcp_sockets NS TIMEOUT_S: wait until NS has no MPTCP socket left but listeners.
+wait_no_mptcp_sockets() {
+	wait_until "$2" _lib_no_mptcp_sockets "$1"
+}
