@@ -51,6 +51,13 @@ static uint64_t conn_new_key(mps_stack *s)
 
 mps_conn *conn_new(mps_stack *s, bool is_server)
 {
+	return conn_new_keyed(s, is_server, 0);
+}
+
+/* A connection with a given local key (group members), or a random one
+ * (key 0). */
+mps_conn *conn_new_keyed(mps_stack *s, bool is_server, uint64_t key)
+{
 	mps_conn *c;
 	size_t i;
 
@@ -62,7 +69,7 @@ mps_conn *conn_new(mps_stack *s, bool is_server)
 	c->stack = s;
 	c->is_server = is_server;
 	c->state = CONN_SYN;
-	c->local_key = conn_new_key(s);
+	c->local_key = key != 0 ? key : conn_new_key(s);
 	mps_key_token_idsn(c->local_key, &c->local_token, &c->local_idsn);
 	if (mps_sbuf_init(&c->snd, s->cfg.sndbuf, c->local_idsn + 1) != 0) {
 		free(c);
@@ -106,7 +113,7 @@ void conn_free(mps_conn *c)
 	free(c);
 }
 
-static int conn_init_rcv(mps_conn *c, uint64_t start)
+int conn_init_rcv(mps_conn *c, uint64_t start)
 {
 	if (c->rcv.buf != NULL)
 		return 0;
@@ -114,7 +121,7 @@ static int conn_init_rcv(mps_conn *c, uint64_t start)
 }
 
 /* The connection ended: report once to the application. */
-static void conn_set_closed(mps_conn *c, int err, uint64_t now)
+void conn_set_closed(mps_conn *c, int err, uint64_t now)
 {
 	mps_sf *sf;
 
@@ -179,7 +186,7 @@ static mps_sf *conn_initial_sf(const mps_conn *c)
 	return NULL;
 }
 
-static size_t conn_live_subflows(const mps_conn *c, const mps_sf *except)
+size_t conn_live_subflows(const mps_conn *c, const mps_sf *except)
 {
 	const mps_sf *sf;
 	size_t n = 0;
@@ -210,6 +217,8 @@ uint64_t conn_rcv_space(const mps_conn *c)
 
 int conn_sf_peek(mps_conn *c, uint64_t dsn, size_t len, mps_iov iov[2])
 {
+	if (c->group && c->is_server && dsn < c->snd.base)
+		return gs_peek(c, dsn, len, iov); /* a new client probing us */
 	return mps_sbuf_peek(&c->snd, dsn, len, iov);
 }
 
@@ -297,6 +306,20 @@ static void conn_opts_dss(mps_conn *c, mps_sf *sf, const sf_seg *seg, mps_opts *
 	}
 }
 
+bool conn_sf_signal_pending(const mps_conn *c, const mps_sf *sf)
+{
+	size_t i;
+
+	if (!c->mptcp || c->fallback)
+		return false;
+	if (c->necho > 0 || c->nrm_pending > 0 || sf->prio_pending)
+		return true;
+	for (i = 0; i < c->nann; i++)
+		if (!c->ann[i].echoed && c->ann[i].next_send <= c->stack->now)
+			return true;
+	return c->group && gc_signal_pending(c, sf);
+}
+
 /* Add a further suboption if it still fits, else take it out again. */
 static bool conn_opts_try(mps_opts *o, uint32_t bit, int room_total)
 {
@@ -316,7 +339,17 @@ void conn_sf_options(mps_conn *c, mps_sf *sf, const sf_seg *seg, mps_opts *o, in
 
 	if (seg->flags & MPS_TH_SYN) {
 		bool synack = (seg->flags & MPS_TH_ACK) != 0;
-		if (sf->is_join) {
+		if (sf->group_join && !synack) {
+			/* Group JOIN instead of MP_JOIN (doc/protocol.md). */
+			mps_gmsg g = {.type = MPS_GMSG_JOIN,
+				      .backup = sf->backup,
+				      .addr_id = sf->local_id,
+				      .token = c->remote_token,
+				      .nonce = sf->local_nonce,
+				      .n = c->group_n,
+				      .key_c = c->local_key};
+			mps_gmsg_put(o, &g);
+		} else if (sf->is_join) {
 			o->present |= MPS_OPT_JOIN;
 			o->join.form = synack ? MPS_JOIN_SYNACK : MPS_JOIN_SYN;
 			o->join.backup = sf->backup;
@@ -334,6 +367,13 @@ void conn_sf_options(mps_conn *c, mps_sf *sf, const sf_seg *seg, mps_opts *o, in
 								 ? MPS_MPC_FLAG_A : 0);
 			o->mpc.nkeys = synack ? 1 : 0;
 			o->mpc.key_sender = c->local_key;
+			if ((!synack && c->group_asked) || (synack && c->group)) {
+				mps_gmsg g = {.type = synack ? MPS_GMSG_ACK : MPS_GMSG_REQ,
+					      .version = MPS_GROUP_VERSION};
+				mps_gmsg_put(o, &g);
+				if (mps_opt_size(o) > total)
+					o->present &= ~MPS_OPT_EXP;
+			}
 		}
 		return;
 	}
@@ -424,6 +464,8 @@ void conn_sf_options(mps_conn *c, mps_sf *sf, const sf_seg *seg, mps_opts *o, in
 			c->necho--;
 		}
 	}
+	if (c->group)
+		gc_options(c, sf, seg, o, total);
 	if (c->nrm_pending > 0) {
 		o->rm_addr.n = (uint8_t)c->nrm_pending;
 		memcpy(o->rm_addr.ids, c->rm_pending, c->nrm_pending);
@@ -439,7 +481,7 @@ void conn_sf_options(mps_conn *c, mps_sf *sf, const sf_seg *seg, mps_opts *o, in
 
 /* --- handshake ------------------------------------------------------------ */
 
-static void conn_keys_learned(mps_conn *c, uint64_t remote_key)
+void conn_keys_learned(mps_conn *c, uint64_t remote_key)
 {
 	c->remote_key = remote_key;
 	mps_key_token_idsn(remote_key, &c->remote_token, &c->remote_idsn);
@@ -452,6 +494,8 @@ void conn_listen_syn(mps_stack *s, const mps_pkt *p, const mps_opts *o, uint64_t
 	mps_sf *sf;
 	mps_addr local = p->dst, remote = p->src;
 
+	if ((o->present & MPS_OPT_EXP) && gs_listen_syn(s, p, o, now))
+		return; /* a group JOIN (accepted or refused) */
 	if (o->present & MPS_OPT_JOIN) {
 		/* RFC 8684 §3.2: find the connection by its token; refuse
 		 * before creating any state if there is none. */
@@ -484,8 +528,12 @@ void conn_listen_syn(mps_stack *s, const mps_pkt *p, const mps_opts *o, uint64_t
 	c->remote0 = remote;
 	if ((o->present & MPS_OPT_MPC) && o->mpc.version == 1 && !s->cfg.no_mptcp) {
 		/* MP_CAPABLE v1 SYN: we answer with our key (RFC 8684 §3.1). */
+		mps_gmsg g;
 		c->mptcp = true;
 		c->csum = s->cfg.dss_checksum || (o->mpc.flags & MPS_MPC_FLAG_A);
+		if (s->has_group_key && (o->present & MPS_OPT_EXP) && mps_gmsg_parse(&g, o) == 0 &&
+		    g.type == MPS_GMSG_REQ)
+			gs_setup_key(c); /* Key-S from the group key and a fresh N */
 		stack_token_add(s, c);
 	}
 	sf = sf_new(c, &local, &remote);
@@ -520,11 +568,15 @@ int conn_sf_synack(mps_conn *c, mps_sf *sf, const mps_opts *o, uint64_t now)
 		return 0;
 	}
 	if ((o->present & MPS_OPT_MPC) && o->mpc.version == 1 && o->mpc.nkeys >= 1 && !s->cfg.no_mptcp) {
+		mps_gmsg g;
 		c->mptcp = true;
 		c->csum = s->cfg.dss_checksum || (o->mpc.flags & MPS_MPC_FLAG_A);
 		conn_keys_learned(c, o->mpc.key_sender);
 		stack_token_add(s, c);
 		sf->mpc_ack_pending = true;
+		if (c->group_asked && (o->present & MPS_OPT_EXP) && mps_gmsg_parse(&g, o) == 0 &&
+		    g.type == MPS_GMSG_ACK)
+			c->group = true;
 		return conn_init_rcv(c, c->remote_idsn + 1);
 	}
 	/* No MPTCP in the SYN-ACK: plain TCP (RFC 8684 §3.7). */
@@ -537,7 +589,7 @@ int conn_sf_synack(mps_conn *c, mps_sf *sf, const mps_opts *o, uint64_t now)
 	return conn_init_rcv(c, 1);
 }
 
-static void conn_established(mps_conn *c, uint64_t now)
+void conn_established(mps_conn *c, uint64_t now)
 {
 	mps_sf *init = conn_initial_sf(c);
 
@@ -554,6 +606,12 @@ static void conn_established(mps_conn *c, uint64_t now)
 	}
 	if (c->mptcp && !c->fallback)
 		pm_conn_established(c, now);
+	if (c->group && !c->is_server)
+		gc_established(c, now);
+	if (c->group && c->is_server && !c->group_member) {
+		conn_ack_soon(c); /* the TICKET rides on ACKs until confirmed */
+		c->timers[CONN_TIMER_GROUP] = now;
+	}
 	conn_push(c, now); /* data queued before the handshake completed */
 }
 
@@ -585,6 +643,13 @@ int conn_sf_established(mps_conn *c, mps_sf *sf, const mps_opts *o, uint64_t now
 		s->st.joins_accepted++;
 		sf->join_confirmed = true;
 		sf->ack_now = true; /* the fourth ACK */
+		if (c->group_member && c->state == CONN_SYN) {
+			/* The first subflow of a connection another member
+			 * accepted: now it is ours too. */
+			s->st.group_joins_accepted++;
+			conn_established(c, now);
+			return 0;
+		}
 		stack_event(s, c, MPS_EV_SUBFLOW, 0);
 		conn_push(c, now);
 		return 0;
@@ -631,12 +696,12 @@ static bool conn_sf_can_ack(const mps_sf *sf)
 
 /* Have one subflow send an ACK (with DATA_ACK, DATA_FIN, signals) soon:
  * the live one with the lowest RTT, a backed-off one only if none else. */
-static void conn_ack_soon(mps_conn *c)
+static void conn_ack_best(mps_conn *c, int peer)
 {
 	mps_sf *sf, *best = NULL;
 
 	for (sf = c->sfs; sf != NULL; sf = sf->next) {
-		if (!conn_sf_can_ack(sf))
+		if (!conn_sf_can_ack(sf) || (peer >= 0 && sf->peer != peer))
 			continue;
 		if (best == NULL || (best->dead || best->backoff > 0) > (sf->dead || sf->backoff > 0) ||
 		    ((best->dead || best->backoff > 0) == (sf->dead || sf->backoff > 0) && sf->srtt < best->srtt))
@@ -644,6 +709,17 @@ static void conn_ack_soon(mps_conn *c)
 	}
 	if (best != NULL)
 		best->ack_now = true;
+}
+
+void conn_ack_soon(mps_conn *c)
+{
+	conn_ack_best(c, -1);
+}
+
+/* An ACK soon on a subflow to one server of a group connection. */
+void conn_ack_peer(mps_conn *c, uint8_t peer)
+{
+	conn_ack_best(c, peer);
 }
 
 /* Every subflow that can still talk sends an ACK now (repeats). */
@@ -679,7 +755,22 @@ static void conn_data_ack_in(mps_conn *c, mps_sf *sf, const mps_pkt *p, const mp
 	uint64_t ack, top, edge;
 
 	ack = o->dss.ack64 ? o->dss.data_ack : mps_seq_expand32(c->snd_una, (uint32_t)o->dss.data_ack);
-	top = c->snd_nxt + (c->fin_sent_dsn ? 1 : 0);
+	if (c->group && !c->is_server) {
+		/* Each server acknowledges the upstream on its own. */
+		if (gc_data_ack_in(c, sf, ack, now)) {
+			c->fully_established = true;
+			sf->mpc_ack_pending = false;
+			conn_release_sndbuf(c);
+			edge = ack + ((uint64_t)p->window << sf->snd_wscale);
+			if (edge > c->snd_wnd_end)
+				c->snd_wnd_end = edge;
+			conn_check_done(c, now);
+		}
+		return;
+	}
+	/* A group member is acknowledged for bytes the other members sent,
+	 * even before its own application has produced them. */
+	top = c->group ? c->snd.end + (64u << 20) : c->snd_nxt + (c->fin_sent_dsn ? 1 : 0);
 	if (ack > top || ack < c->snd_una) {
 		/* Old (reordered) or bogus DATA_ACK. */
 		if (ack < c->snd_una)
@@ -780,6 +871,8 @@ void conn_sf_rx_options(mps_conn *c, mps_sf *sf, const mps_pkt *p, const mps_opt
 			conn_check_done(c, now);
 		}
 	}
+	if (c->group && (o->present & MPS_OPT_EXP))
+		gc_rx_options(c, sf, o, now);
 	if (o->present & MPS_OPT_ADD_ADDR)
 		conn_rx_add_addr(c, o, now);
 	if (o->present & MPS_OPT_RM_ADDR)
@@ -966,7 +1059,11 @@ size_t conn_sf_rx_data(mps_conn *c, mps_sf *sf, uint64_t seq, const uint8_t *dat
 			pos += n;
 			continue;
 		}
-		rc = mps_rob_write(&c->rcv, m->dsn + (pos - m->ssn), data + (pos - seq), (size_t)n, &acc);
+		if (c->group && !c->is_server)
+			rc = gc_rx_data(c, sf, m->dsn + (pos - m->ssn), data + (pos - seq), (size_t)n, &acc, now);
+		else
+			rc = mps_rob_write(&c->rcv, m->dsn + (pos - m->ssn), data + (pos - seq), (size_t)n,
+					   &acc);
 		if (rc == MPS_ERR_DIVERGE) {
 			/* Bytes for the same DSN differ: never splice them. */
 			s->st.drop_other++;
@@ -1032,6 +1129,8 @@ void conn_sf_closed(mps_conn *c, mps_sf *sf, int err, uint64_t now)
 	if (c->state == CONN_CLOSED)
 		return;
 	stack_event(c->stack, c, MPS_EV_SUBFLOW, err);
+	if (c->group && !c->is_server)
+		gc_sf_gone(c, sf, err, now);
 	if (c->mptcp && !c->fallback && conn_live_subflows(c, sf) > 0) {
 		if (err != 0)
 			conn_reinject_from(c, sf, now);
@@ -1112,7 +1211,13 @@ void conn_push(mps_conn *c, uint64_t now)
 		sf_output(sf, now);
 		return;
 	}
-	while (c->snd_nxt < c->snd.end && c->snd_nxt < c->snd_wnd_end) {
+	if (c->group && !c->is_server) {
+		gc_schedule(c, now);      /* every server is asked for its share of the downstream */
+		gc_push_upstream(c, now); /* and gets all the upstream */
+	} else if (c->group) {
+		gs_push(c, now);          /* a member sends only what it is asked for */
+	}
+	while (!c->group && c->snd_nxt < c->snd.end && c->snd_nxt < c->snd_wnd_end) {
 		uint64_t n = c->snd.end - c->snd_nxt;
 		uint32_t room;
 		sf = mps_sched_default.pick(c);
@@ -1134,10 +1239,13 @@ void conn_push(mps_conn *c, uint64_t now)
 		c->bytes_sent += n;
 		sf_output(sf, now);
 	}
-	if (c->shut_wr && !c->fin_sent_dsn && c->snd_nxt == c->snd.end) {
+	if (c->shut_wr && !c->fin_sent_dsn && (c->snd_nxt == c->snd.end || (c->group && c->is_server))) {
 		c->fin_sent_dsn = true;
-		c->fin_dsn = c->snd_nxt;
-		conn_ack_soon(c);
+		c->fin_dsn = c->snd.end;
+		if (c->group && !c->is_server)
+			conn_ack_all(c, now); /* every server needs it */
+		else
+			conn_ack_soon(c);
 	}
 	if ((c->snd_una < c->snd_nxt || (c->fin_sent_dsn && !c->fin_acked)) &&
 	    c->timers[CONN_TIMER_RETRANS] == MPS_TIME_NONE) {
@@ -1190,7 +1298,7 @@ static void conn_on_retrans_timeout(mps_conn *c, uint64_t now)
 {
 	if (c->state == CONN_CLOSED || !c->mptcp || c->fallback)
 		return;
-	if (c->snd_una < c->snd_nxt && c->snd_una == c->retrans_una) {
+	if (!c->group && c->snd_una < c->snd_nxt && c->snd_una == c->retrans_una) {
 		uint64_t n = c->snd_nxt - c->snd_una;
 		mps_sf *to = mps_sched_default.pick_any(c, NULL);
 		if (to != NULL) {
@@ -1243,6 +1351,11 @@ void conn_handle_timers(mps_conn *c, uint64_t now)
 			if (sf->ack_now)
 				sf_send_ack(sf, now);
 	}
+	if (c->timers[CONN_TIMER_GROUP] <= now) {
+		c->timers[CONN_TIMER_GROUP] = MPS_TIME_NONE;
+		if (c->state != CONN_CLOSED)
+			gc_timer(c, now);
+	}
 	if (c->timers[CONN_TIMER_LINGER] <= now) {
 		c->timers[CONN_TIMER_LINGER] = MPS_TIME_NONE;
 		for (sf = c->sfs; sf != NULL; sf = sf->next)
@@ -1285,6 +1398,8 @@ int mps_connect(mps_stack *s, const mps_connect_params *p, uint64_t now, mps_con
 	if (c == NULL)
 		return MPS_ERR_NOMEM;
 	c->remote0 = p->remote;
+	c->group_asked = p->group && !s->cfg.no_mptcp;
+	c->mode = p->mode;
 	for (i = 0; i < p->njoin && c->nraddr < CONN_MAX_RADDR; i++) {
 		c->raddr[c->nraddr].addr = p->join[i];
 		c->raddr[c->nraddr].id = 0;
@@ -1313,7 +1428,11 @@ ssize_t mps_conn_send(mps_conn *c, const uint8_t *data, size_t len, uint64_t now
 		return c->err ? c->err : MPS_ERR_CLOSED;
 	if (c->shut_wr)
 		return MPS_ERR_STATE;
+	if (c->group && c->is_server)
+		gs_on_append(c, c->snd.end, data, len);
 	n = mps_sbuf_append(&c->snd, data, len);
+	if (c->group && c->is_server && c->snd_una > c->snd.base)
+		conn_release_sndbuf(c); /* bytes the client already has from another member */
 	if (n > 0)
 		conn_push(c, now);
 	stack_reap(c->stack);
@@ -1336,7 +1455,14 @@ ssize_t mps_conn_recv(mps_conn *c, uint8_t *buf, size_t len, uint64_t now)
 	if (c->rcv.buf == NULL)
 		return c->state == CONN_CLOSED ? (c->err ? c->err : MPS_ERR_CLOSED) : MPS_ERR_AGAIN;
 	before_space = mps_rob_space(&c->rcv);
-	n = mps_rob_read(&c->rcv, buf, len);
+	{
+		uint64_t head = c->rcv.head;
+		n = mps_rob_read(&c->rcv, buf, len);
+		if (c->group && !c->is_server && n > 0) {
+			gc_on_read(c, head, buf, n);
+			gc_schedule(c, now); /* the window moved: ask for more */
+		}
+	}
 	if (n == 0) {
 		if (c->rcv_fin && mps_rob_next(&c->rcv) == c->rcv_fin_dsn) {
 			c->eof_delivered = true;
@@ -1451,6 +1577,7 @@ size_t mps_conn_get_info(const mps_conn *c, mps_conn_info *ci, mps_subflow_info 
 	ci->mptcp = c->mptcp;
 	ci->fallback = c->fallback;
 	ci->is_server = c->is_server;
+	ci->group = c->group;
 	ci->local_token = c->local_token;
 	ci->remote_token = c->remote_token;
 	ci->bytes_sent = c->bytes_sent;

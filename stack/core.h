@@ -21,6 +21,7 @@
 #include "mps.h"
 #include "cc.h"
 #include "crypto.h"
+#include "group.h"
 #include "opt.h"
 #include "pkt.h"
 #include "ranges.h"
@@ -139,6 +140,9 @@ struct mps_sf {
 	uint8_t *stage;            /* DSS checksums: the mapping being collected */
 	uint64_t stage_ssn;
 	uint32_t stage_len;
+	/* group extension */
+	uint8_t peer;              /* client: which server (index in conn->peers) */
+	bool group_join;           /* client: opened with a group JOIN SYN */
 
 	uint64_t timers[SF_TIMER_COUNT];
 
@@ -170,6 +174,45 @@ typedef struct conn_announce {
 #define CONN_MAX_SUBFLOWS 8
 #define CONN_MAX_ECHO 4
 
+#define CONN_MAX_PEERS 8
+#define CONN_MAX_GRANTS 96
+#define GROUP_PROBE 4096        /* bytes a new server must match before it is trusted */
+#define GROUP_UP_HISTORY (1u << 20) /* upstream kept for servers that join late */
+
+enum peer_state {
+	PEER_NONE,
+	PEER_PROBING, /* joined: its first bytes are compared, never delivered */
+	PEER_ACTIVE,
+	PEER_SLOW,    /* no progress: its ranges went to the others */
+	PEER_DEAD,    /* all its subflows are gone */
+	PEER_DROPPED, /* refused: bytes differ, or upstream history exceeded */
+};
+
+/* Client: one server of a group connection. */
+typedef struct conn_peer {
+	mps_addr addr;     /* its IP (port 0) */
+	enum peer_state state;
+	uint64_t up_nxt;   /* upstream: next DSN to map to it */
+	uint64_t up_una;   /* upstream: its DATA_ACK */
+	uint64_t rx_bytes; /* downstream bytes it delivered first */
+	uint64_t rx_last;  /* when it last sent downstream bytes */
+	uint64_t rate_bps; /* smoothed downstream rate */
+	uint64_t rate_mark_t, rate_mark_b;
+	uint32_t probe_ok; /* bytes of its probe that matched */
+	uint64_t joined_at;
+	int reason;        /* why dropped */
+} conn_peer;
+
+/* Client: a range of the downstream asked of one server (RANGE message). */
+typedef struct conn_grant {
+	uint64_t start, end; /* DSN [start, end) */
+	uint8_t peer;
+	bool probe;          /* compared, not delivered */
+	bool sent;           /* RANGE went out at least once */
+	uint64_t asked_at;
+	uint64_t sent_at;
+} conn_grant;
+
 enum conn_state {
 	CONN_SYN,         /* handshake under way on the initial subflow */
 	CONN_ESTABLISHED,
@@ -181,6 +224,7 @@ enum conn_timer {
 	CONN_TIMER_RETRANS,  /* data-level retransmission (reinjection) */
 	CONN_TIMER_ANNOUNCE, /* ADD_ADDR retransmission */
 	CONN_TIMER_LINGER,   /* released but the peer never finishes */
+	CONN_TIMER_GROUP,    /* group: ticket repeats, server progress checks */
 	CONN_TIMER_COUNT,
 };
 
@@ -244,6 +288,26 @@ struct mps_conn {
 
 	uint64_t timers[CONN_TIMER_COUNT];
 
+	/* group extension (gconn.c) */
+	bool group;              /* group service in use */
+	bool group_asked;        /* client: asked for it in the SYN */
+	uint64_t group_n;        /* the nonce N (server: picked; client: ticket) */
+	bool have_ticket;        /* client: N known */
+	bool ticket_ack_pending; /* client: confirm the ticket */
+	bool ticket_acked;       /* server: the client confirmed it */
+	bool group_member;       /* server: created by a group JOIN */
+	enum mps_sched_mode mode;
+	conn_peer peers[CONN_MAX_PEERS];
+	size_t npeers;
+	conn_grant grants[CONN_MAX_GRANTS];
+	size_t ngrants;
+	uint64_t next_grant;     /* client: lowest DSN not yet asked of anyone */
+	uint8_t last_grant_peer;
+	uint8_t probe_ref[GROUP_PROBE]; /* client: first downstream bytes read; server: first sent */
+	size_t probe_ref_len;
+	mps_range sgrants[CONN_MAX_GRANTS]; /* server: ranges asked of us, not yet mapped */
+	size_t nsgrants;
+
 	uint64_t bytes_sent, bytes_received, bytes_delivered;
 	uint64_t data_ack_sent;
 };
@@ -267,6 +331,8 @@ struct mps_stack {
 	uint32_t hash_seed;
 	uint64_t now;
 	uint32_t ts_offset;
+	uint8_t group_key[MPS_GROUP_KEY_LEN];
+	bool has_group_key;
 	uint8_t *obuf;          /* scratch for building output packets */
 	size_t obuf_cap;
 	bool reap_needed;       /* something closed: free it at the end of the call */
@@ -357,6 +423,9 @@ void conn_sf_acked(mps_conn *c, mps_sf *sf, uint64_t now);
 void conn_sf_fin(mps_conn *c, mps_sf *sf, uint64_t now);
 void conn_sf_closed(mps_conn *c, mps_sf *sf, int err, uint64_t now);
 void conn_sf_rto(mps_conn *c, mps_sf *sf, uint64_t now);
+/* Does a pure ACK on sf have something to say (ADD_ADDR, echo, RANGE...)? */
+bool conn_sf_signal_pending(const mps_conn *c, const mps_sf *sf);
+bool gc_signal_pending(const mps_conn *c, const mps_sf *sf);
 /* The receive window to advertise (connection level, RFC 8684 §3.3.4). */
 uint64_t conn_rcv_space(const mps_conn *c);
 int conn_sf_peek(mps_conn *c, uint64_t dsn, size_t len, mps_iov iov[2]);
@@ -365,6 +434,40 @@ void conn_handle_timers(mps_conn *c, uint64_t now);
 uint64_t conn_next_expiry(const mps_conn *c);
 bool conn_reapable(const mps_conn *c);
 void conn_reap_subflows(mps_conn *c);
+
+/* --- gconn.c: the group extension on a connection --------------------------- */
+/* client */
+void gc_established(mps_conn *c, uint64_t now);
+void gc_sf_assign(mps_conn *c, mps_sf *sf, uint64_t now);
+void gc_push_upstream(mps_conn *c, uint64_t now);
+bool gc_data_ack_in(mps_conn *c, mps_sf *sf, uint64_t ack, uint64_t now);
+void gc_schedule(mps_conn *c, uint64_t now);
+/* Downstream bytes for dsn from subflow sf: returns what mps_rob_write
+ * returns, with *acc the accepted prefix. */
+int gc_rx_data(mps_conn *c, mps_sf *sf, uint64_t dsn, const uint8_t *data, size_t n, size_t *acc,
+	       uint64_t now);
+void gc_on_read(mps_conn *c, uint64_t dsn, const uint8_t *buf, size_t n);
+void gc_sf_gone(mps_conn *c, mps_sf *sf, int err, uint64_t now);
+/* both */
+void gc_options(mps_conn *c, mps_sf *sf, const sf_seg *seg, mps_opts *o, int total);
+void gc_rx_options(mps_conn *c, mps_sf *sf, const mps_opts *o, uint64_t now);
+void gc_timer(mps_conn *c, uint64_t now);
+/* server */
+bool gs_listen_syn(mps_stack *s, const mps_pkt *p, const mps_opts *o, uint64_t now);
+void gs_setup_key(mps_conn *c);
+void gs_push(mps_conn *c, uint64_t now);
+int gs_peek(mps_conn *c, uint64_t dsn, size_t len, mps_iov iov[2]);
+void gs_on_append(mps_conn *c, uint64_t dsn, const uint8_t *data, size_t n);
+
+/* --- conn.c helpers shared with gconn.c ---------------------------------- */
+mps_conn *conn_new_keyed(mps_stack *s, bool is_server, uint64_t key);
+void conn_keys_learned(mps_conn *c, uint64_t remote_key);
+int conn_init_rcv(mps_conn *c, uint64_t start);
+void conn_ack_soon(mps_conn *c);
+void conn_ack_peer(mps_conn *c, uint8_t peer);
+size_t conn_live_subflows(const mps_conn *c, const mps_sf *except);
+void conn_set_closed(mps_conn *c, int err, uint64_t now);
+void conn_established(mps_conn *c, uint64_t now);
 
 /* --- pm.c: path manager --------------------------------------------------- */
 void pm_conn_established(mps_conn *c, uint64_t now);

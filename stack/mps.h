@@ -74,7 +74,18 @@ typedef struct mps_config {
 	bool no_mptcp;      /* plain TCP only: never offer nor accept MP_CAPABLE */
 	bool dss_checksum;  /* ask for DSS checksums (RFC 8684 §3.3.1) */
 	uint32_t max_conns; /* 0 -> 65536 */
+	/* Group extension (server role): the 32-byte group key this server
+	 * shares with its replicas, or NULL.  Copied; the stack wipes its copy
+	 * when freed. */
+	const uint8_t *group_key;
 } mps_config;
+
+/* How a group client spreads the download over its servers. */
+enum mps_sched_mode {
+	MPS_SCHED_SPLIT,     /* pull-based: each server asks for more as it delivers */
+	MPS_SCHED_REDUNDANT, /* every server sends every byte */
+	MPS_SCHED_DEADLINE,  /* split, with the ranges the player needs next also duplicated */
+};
 
 /* mps_stack_new creates a stack.  Returns 0, MPS_ERR_INVAL (no output
  * callback) or MPS_ERR_NOMEM. */
@@ -111,6 +122,8 @@ typedef struct mps_connect_params {
 	mps_addr local;        /* source IP; family 0 -> the first owned address of remote's family */
 	const mps_addr *join;  /* further server addresses to open subflows to */
 	size_t njoin;
+	bool group;            /* ask for group service (DESIGN.md §3) */
+	enum mps_sched_mode mode; /* group downstream scheduling */
 } mps_connect_params;
 
 /* mps_connect opens a connection (MP_CAPABLE SYN; plain TCP if the server
@@ -158,7 +171,7 @@ typedef struct mps_subflow_info {
 typedef struct mps_conn_info {
 	mps_addr local, remote;  /* of the initial subflow */
 	const char *state;
-	bool mptcp, fallback, is_server;
+	bool mptcp, fallback, is_server, group;
 	uint32_t local_token, remote_token;
 	uint64_t bytes_sent, bytes_acked, bytes_received, bytes_delivered;
 	uint64_t data_ack_sent, data_ack_received;
@@ -167,6 +180,22 @@ typedef struct mps_conn_info {
 
 /* Fills ci, and up to max subflows into sfs.  Returns the number copied. */
 size_t mps_conn_get_info(const mps_conn *c, mps_conn_info *ci, mps_subflow_info *sfs, size_t max);
+
+/* One server of a group connection, as the client sees it. */
+typedef struct mps_peer_info {
+	mps_addr addr;
+	const char *state;       /* "probing", "active", "slow", "dead", "dropped" */
+	uint64_t bytes;          /* downstream bytes received from it (new ones) */
+	uint32_t share_permille; /* of all new downstream bytes */
+	uint32_t srtt_us;
+	uint64_t outstanding;    /* bytes asked of it and not yet received */
+	uint32_t ranges;         /* ranges asked of it and not yet complete */
+	uint64_t up_acked;       /* upstream bytes it acknowledged */
+	int reason;              /* why it was dropped (MPS_ERR_*), 0 otherwise */
+} mps_peer_info;
+
+/* Fills up to max servers of a group connection; returns the number. */
+size_t mps_conn_get_peers(const mps_conn *c, mps_peer_info *pi, size_t max);
 
 /* Iterate over the stack's connections (including those being closed). */
 mps_conn *mps_stack_conn_first(mps_stack *s);
@@ -180,6 +209,7 @@ typedef struct mps_stack_stats {
 	uint64_t joins_accepted, joins_refused;
 	uint64_t conns_opened, conns_accepted, conns_closed, fallbacks;
 	uint64_t retransmits, rto_fired, reinjected_bytes;
+	uint64_t group_joins_accepted, group_joins_refused, divergences;
 } mps_stack_stats;
 
 void mps_stack_get_stats(const mps_stack *s, mps_stack_stats *st);

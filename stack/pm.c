@@ -40,9 +40,12 @@ static void pm_open(mps_conn *c, const mps_addr *local_ip, const mps_addr *remot
 	if (sf == NULL)
 		return;
 	sf->is_join = true;
+	sf->group_join = c->group;
 	sf->remote_id = remote_id;
 	sf->local_id = (uint8_t)stack_local_id(s, c, &local);
 	stack_random(s, &sf->local_nonce, sizeof(sf->local_nonce));
+	if (c->group)
+		gc_sf_assign(c, sf, now);
 	sf_connect(sf, now);
 }
 
@@ -54,6 +57,8 @@ void pm_open_subflows(mps_conn *c, uint64_t now)
 
 	if (c->is_server || !c->mptcp || c->fallback || c->state != CONN_ESTABLISHED)
 		return;
+	if (c->group && !c->have_ticket)
+		return; /* group joins need the ticket's N */
 	for (sf = c->sfs; sf != NULL; sf = sf->next)
 		if (sf->is_initial)
 			init = sf;

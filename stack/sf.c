@@ -314,7 +314,8 @@ static uint32_t sf_xmit(mps_sf *sf, uint64_t seq, uint32_t maxlen, uint8_t flags
 			o.present |= MPS_OPT_WSCALE;
 			o.wscale = sf->rcv_wscale;
 		}
-		if (!synack || sf->ts_ok) {
+		/* A group JOIN SYN leaves timestamps out to fit (doc/protocol.md). */
+		if ((!synack && !sf->group_join) || (synack && sf->ts_ok)) {
 			o.present |= MPS_OPT_TS;
 			o.ts_val = stack_ts_now(s, now);
 			o.ts_ecr = synack ? sf->ts_recent : 0;
@@ -387,7 +388,8 @@ static uint32_t sf_xmit(mps_sf *sf, uint64_t seq, uint32_t maxlen, uint8_t flags
 		uint64_t edge = sf->rcv_nxt + ((flags & MPS_TH_SYN) ? wnd : (wnd >> sf->rcv_wscale) << sf->rcv_wscale);
 		if (edge > sf->rcv_adv)
 			sf->rcv_adv = edge;
-		sf->ack_now = false;
+		/* Signals travel on pure ACKs: a data segment leaves one due. */
+		sf->ack_now = len > 0 && conn_sf_signal_pending(c, sf);
 		sf->unacked_segs = 0;
 		sf_timer_stop(sf, SF_TIMER_DELACK);
 	}
@@ -1074,6 +1076,7 @@ static void sf_input_sync(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint6
 		/* RFC 8684 §3.2: the responder's ACK of our third ACK. */
 		sf->join_confirmed = true;
 		sf_timer_stop(sf, SF_TIMER_JOIN_ACK);
+		conn_push(c, now); /* the subflow may carry data now */
 	}
 	conn_sf_rx_options(c, sf, p, o, now);
 	if (sf->state == SF_CLOSED)

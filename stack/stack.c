@@ -269,6 +269,11 @@ int mps_stack_new(mps_stack **out, const mps_config *cfg)
 		free(s);
 		return MPS_ERR_NOMEM;
 	}
+	if (cfg->group_key != NULL) {
+		memcpy(s->group_key, cfg->group_key, MPS_GROUP_KEY_LEN);
+		s->has_group_key = true;
+	}
+	s->cfg.group_key = NULL; /* never keep the caller's pointer */
 	stack_random(s, &s->hash_seed, sizeof(s->hash_seed));
 	stack_random(s, &s->ts_offset, sizeof(s->ts_offset));
 	*out = s;
@@ -281,6 +286,7 @@ void mps_stack_free(mps_stack *s)
 		return;
 	while (s->conns != NULL)
 		conn_free(s->conns);
+	mps_memzero(s->group_key, sizeof(s->group_key));
 	free(s->obuf);
 	free(s);
 }

@@ -12,6 +12,7 @@
  *                 end of stream -> snapshot mps_conn_get_info -> close
  */
 #include "sim_app.h"
+#include "group.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -88,9 +89,15 @@ typedef struct app_sconn {
 
 struct sim_server_app {
 	sim_node *node;
+	bool diverge;
 	app_sconn conns[SIM_SERVER_CONNS];
 	sim_server_stats st;
 };
+
+void sim_server_app_set_diverge(sim_server_app *a, bool diverge)
+{
+	a->diverge = diverge;
+}
 
 static void app_server_event(void *ctx, sim_node *n, mps_conn *c, enum mps_event ev, int err)
 {
@@ -168,6 +175,11 @@ static void app_server_conn(sim_server_app *a, app_sconn *sc, uint64_t now)
 		size_t k =
 		    sc->size - sc->sent < sizeof(buf) ? (size_t)(sc->size - sc->sent) : sizeof(buf);
 		sim_pattern_fill(buf, sc->sent, k);
+		if (a->diverge) {
+			size_t j;
+			for (j = 0; j < k; j++)
+				buf[j] ^= 0x33; /* another file */
+		}
 		rc = mps_conn_send(sc->c, buf, k, now);
 		if (rc <= 0)
 			break;
@@ -476,6 +488,7 @@ typedef struct xfer_run {
 	sim_client_app *client;
 	sim_node *nodes[1 + SIM_XFER_MAX_SERVERS];
 	size_t nnodes;
+	const uint8_t *other_gk;
 } xfer_run;
 
 static bool xfer_all_closed(void *user)
@@ -544,6 +557,15 @@ int sim_xfer_run(const sim_xfer_cfg *cfg, sim_xfer_result *res)
 	scfg = ccfg;
 	ccfg.no_mptcp = cfg->client_no_mptcp;
 	scfg.no_mptcp = cfg->no_mptcp;
+	{
+		static uint8_t gk[2][MPS_GROUP_KEY_LEN];
+		for (i = 0; i < MPS_GROUP_KEY_LEN; i++) {
+			gk[0][i] = (uint8_t)(0xa5 ^ i);
+			gk[1][i] = (uint8_t)(0x5a ^ (i * 3));
+		}
+		scfg.group_key = cfg->group ? gk[0] : NULL;
+		x.other_gk = gk[1];
+	}
 	for (i = 0; i < cfg->nclient_addrs; i++)
 		sim_xfer_addr(&caddr[i], false, i);
 	x.nodes[x.nnodes++] = sim_add_node(s, "client", &ccfg, caddr, cfg->nclient_addrs);
@@ -552,7 +574,12 @@ int sim_xfer_run(const sim_xfer_cfg *cfg, sim_xfer_result *res)
 		sim_node *n;
 		sim_xfer_addr(&saddr[i], true, i);
 		snprintf(name, sizeof(name), "server%u", (unsigned)(i + 1) % 100u);
-		n = sim_add_node(s, name, &scfg, &saddr[i], 1);
+		{
+			mps_config one = scfg;
+			if (cfg->group && cfg->other_group[i])
+				one.group_key = x.other_gk;
+			n = sim_add_node(s, name, &one, &saddr[i], 1);
+		}
 		x.nodes[x.nnodes++] = n;
 		if (n == NULL || mps_listen(sim_node_stack(n), &saddr[i]) < 0) {
 			rc = MPS_ERR_NOMEM;
@@ -563,6 +590,7 @@ int sim_xfer_run(const sim_xfer_cfg *cfg, sim_xfer_result *res)
 			rc = MPS_ERR_NOMEM;
 			goto out;
 		}
+		sim_server_app_set_diverge(srv[i], cfg->diverge_at[i] != 0);
 		if (cfg->server_dies_at[i] != 0)
 			sim_node_kill_at(n, cfg->server_dies_at[i]);
 	}
@@ -587,6 +615,8 @@ int sim_xfer_run(const sim_xfer_cfg *cfg, sim_xfer_result *res)
 	memset(&p, 0, sizeof(p));
 	p.remote = saddr[0];
 	p.local = caddr[0];
+	p.group = cfg->group;
+	p.mode = cfg->mode;
 	if (cfg->join_servers && cfg->nservers > 1) {
 		p.join = &saddr[1];
 		p.njoin = cfg->nservers - 1;

@@ -45,6 +45,8 @@ typedef struct sim_server_stats {
 /* sim_server_app_new attaches a server app to node n (which should listen).
  * Returns NULL when out of memory. */
 sim_server_app *sim_server_app_new(sim_node *n);
+/* The server sends other bytes (a replica holding another file). */
+void sim_server_app_set_diverge(sim_server_app *a, bool diverge);
 void sim_server_app_free(sim_server_app *a);
 void sim_server_app_get_stats(const sim_server_app *a, sim_server_stats *st);
 
@@ -106,6 +108,10 @@ typedef struct sim_xfer_cfg {
 	sim_xfer_path path[SIM_XFER_MAX_PATHS];
 	uint64_t server_dies_at[SIM_XFER_MAX_SERVERS]; /* 0 = never */
 	bool no_mptcp;				       /* the servers speak plain TCP only */
+	bool group;                                    /* servers share a group key; the client asks for group service */
+	enum mps_sched_mode mode;                      /* group downstream scheduling */
+	uint8_t other_group[SIM_XFER_MAX_SERVERS];     /* 1 = that server has another group key */
+	uint8_t diverge_at[SIM_XFER_MAX_SERVERS];      /* 1 = that server's bytes differ (another file) */
 	bool client_no_mptcp;			       /* the client does not offer MPTCP */
 	uint32_t sndbuf, rcvbuf;		       /* 0 = the stack's default */
 	uint64_t start;				       /* when the client connects */

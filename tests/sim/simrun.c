@@ -32,7 +32,8 @@ static void simrun_usage(void)
 		"              [--rate MBPS] [--delay MS] [--queue BYTES] [--reorder PCT]\n"
 		"              [--reorder-ms MS] [--dup PCT] [--down PATH@MS] [--no-mptcp]\n"
 		"              [--limit S] [--close] [--pcap FILE] [--trace] [--trace-lines N]\n"
-		"              [--servers N] [--server-dies MS]\n");
+		"              [--servers N] [--server-dies MS] [--server2-dies MS]\n"
+		"              [--group] [--redundant|--deadline] [--diverge I] [--other-group I]\n");
 }
 
 static int simrun_num(const char *s, double *out)
@@ -139,6 +140,15 @@ int main(int argc, char **argv)
 		} else if (strcmp(o, "--no-mptcp") == 0) {
 			cfg.no_mptcp = true;
 			takes = false;
+		} else if (strcmp(o, "--group") == 0) {
+			cfg.group = true;
+			takes = false;
+		} else if (strcmp(o, "--redundant") == 0) {
+			cfg.mode = MPS_SCHED_REDUNDANT;
+			takes = false;
+		} else if (strcmp(o, "--deadline") == 0) {
+			cfg.mode = MPS_SCHED_DEADLINE;
+			takes = false;
 		} else if (strcmp(o, "--close") == 0) {
 			cfg.wait_close = true;
 			takes = false;
@@ -177,6 +187,12 @@ int main(int argc, char **argv)
 			nservers = (size_t)v;
 		} else if (strcmp(o, "--server-dies") == 0) {
 			cfg.server_dies_at[0] = (uint64_t)(v * 1e6);
+		} else if (strcmp(o, "--server2-dies") == 0) {
+			cfg.server_dies_at[1] = (uint64_t)(v * 1e6);
+		} else if (strcmp(o, "--diverge") == 0) {
+			cfg.diverge_at[(size_t)v] = 1;
+		} else if (strcmp(o, "--other-group") == 0) {
+			cfg.other_group[(size_t)v] = 1;
 		} else if (strcmp(o, "--limit") == 0) {
 			cfg.time_limit = (uint64_t)(v * 1e9);
 		} else {

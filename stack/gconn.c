@@ -1,0 +1,976 @@
+/*
+ * gconn.c - the group extension on a connection (DESIGN.md §3,
+ * doc/protocol.md "Group extension").
+ *
+ * Server side (gs_*): the accepting server derives its key from the group
+ * key and a fresh nonce N and hands N to the client in a TICKET; a member
+ * that receives a group JOIN checks the token against the Key-S it derives
+ * from N before creating anything, then answers like MP_JOIN; a member sends
+ * only the downstream ranges the client asks for (RANGE).
+ *
+ * Client side (gc_*): one connection, several servers ("peers").  Upstream
+ * bytes go to every server (a late joiner gets them replayed from the start
+ * of the DSN space, within GROUP_UP_HISTORY).  Downstream, the client asks
+ * each server for ranges of the stream:
+ *   split      pull-based: a server gets a new chunk when what it has
+ *              outstanding drops below its rate x (RTT + margin);
+ *   redundant  every chunk is asked of every server;
+ *   deadline   split, and the chunk the player needs next is also asked of
+ *              a second server when it is late.
+ * A server that delivers nothing for GC_STALL has its outstanding ranges
+ * asked of the others.  A new server first answers a probe (the first
+ * GROUP_PROBE bytes of the stream), compared with what the client already
+ * has and never delivered; chunks that follow a chunk of another server
+ * start GC_OVERLAP bytes early, so a replica whose bytes differ is caught in
+ * the reassembly buffer (mps_rob_write returns MPS_ERR_DIVERGE) and dropped;
+ * its bytes are never spliced into the stream.
+ *
+ * Call chains:
+ *   conn_push -> gc_push_upstream, gc_schedule -> (RANGE on ACKs: gc_options)
+ *   conn_sf_rx_data -> gc_rx_data -> mps_rob_write | probe compare
+ *   conn_handle_timers -> gc_timer -> stall checks -> regrant
+ *   conn_listen_syn -> gs_listen_syn (JOIN) ; conn_push -> gs_push
+ */
+#include "core.h"
+
+#include <string.h>
+
+#define GC_CHUNK (64u * 1024)
+#define GC_OVERLAP 64u
+#define GC_TARGET_MIN (128u * 1024)
+#define GC_TARGET_MAX (2u * 1024 * 1024)
+#define GC_STALL (100 * MPS_NS_PER_MS)       /* no bytes for this long: ask the others */
+#define GC_STALL_FIRST (1000 * MPS_NS_PER_MS) /* ...before a server sent its first byte */
+#define GC_DEAD (3000 * MPS_NS_PER_MS)
+#define GC_TICK (20 * MPS_NS_PER_MS)
+#define GC_RANGE_RESEND (200 * MPS_NS_PER_MS)
+#define GS_TICKET_EVERY (200 * MPS_NS_PER_MS)
+
+static const char *const gc_state_names[] = {
+	[PEER_NONE] = "none",       [PEER_PROBING] = "probing", [PEER_ACTIVE] = "active",
+	[PEER_SLOW] = "slow",       [PEER_DEAD] = "dead",       [PEER_DROPPED] = "dropped",
+};
+
+static uint64_t gc_start(const mps_conn *c)
+{
+	return c->remote_idsn + 1; /* first downstream DSN */
+}
+
+static void gc_arm(mps_conn *c, uint64_t when)
+{
+	if (when < c->timers[CONN_TIMER_GROUP])
+		c->timers[CONN_TIMER_GROUP] = when;
+}
+
+static bool gc_peer_usable(const conn_peer *p)
+{
+	return p->state == PEER_ACTIVE || p->state == PEER_PROBING || p->state == PEER_SLOW;
+}
+
+/* The smallest smoothed RTT of a peer's established subflows, or 0. */
+static uint64_t gc_peer_srtt(const mps_conn *c, uint8_t idx)
+{
+	const mps_sf *sf;
+	uint64_t best = 0;
+
+	for (sf = c->sfs; sf != NULL; sf = sf->next)
+		if (sf->peer == idx && sf->state == SF_ESTABLISHED && sf->rtt_valid &&
+		    (best == 0 || sf->srtt < best))
+			best = sf->srtt;
+	return best;
+}
+
+static bool gc_peer_has_live_sf(const mps_conn *c, uint8_t idx)
+{
+	const mps_sf *sf;
+
+	for (sf = c->sfs; sf != NULL; sf = sf->next)
+		if (sf->peer == idx && sf->state != SF_CLOSED && sf->state != SF_SYN_SENT && !sf->dead)
+			return true;
+	return false;
+}
+
+static int gc_find_peer(const mps_conn *c, const mps_addr *a)
+{
+	size_t i;
+
+	for (i = 0; i < c->npeers; i++)
+		if (mps_addr_ip_eq(&c->peers[i].addr, a))
+			return (int)i;
+	return -1;
+}
+
+static int gc_add_peer(mps_conn *c, const mps_addr *a, uint64_t now)
+{
+	conn_peer *p;
+
+	if (c->npeers == CONN_MAX_PEERS)
+		return -1;
+	p = &c->peers[c->npeers];
+	memset(p, 0, sizeof(*p));
+	p->addr = *a;
+	p->addr.port = 0;
+	p->state = PEER_NONE;
+	p->up_nxt = c->local_idsn + 1; /* replay the upstream from the start */
+	p->up_una = c->local_idsn + 1;
+	p->joined_at = now;
+	return (int)c->npeers++;
+}
+
+void gc_sf_assign(mps_conn *c, mps_sf *sf, uint64_t now)
+{
+	int i = gc_find_peer(c, &sf->remote);
+
+	if (i < 0)
+		i = gc_add_peer(c, &sf->remote, now);
+	sf->peer = (uint8_t)(i < 0 ? 0 : i);
+}
+
+/* --- grants (client) ---------------------------------------------------- */
+
+static bool gc_range_done(const mps_conn *c, uint64_t a, uint64_t b)
+{
+	uint64_t next = mps_rob_next(&c->rcv);
+
+	if (c->rcv_fin && b > c->rcv_fin_dsn)
+		b = c->rcv_fin_dsn;
+	if (b <= a || b <= next)
+		return true;
+	if (a < next)
+		a = next;
+	return mps_ranges_contains(&c->rcv.have, a, b);
+}
+
+static bool gc_grant_done(const mps_conn *c, const conn_grant *g)
+{
+	if (g->probe) {
+		const conn_peer *p = &c->peers[g->peer];
+		return p->state != PEER_PROBING;
+	}
+	return gc_range_done(c, g->start, g->end);
+}
+
+/* Bytes of g the client still misses. */
+static uint64_t gc_grant_missing(const mps_conn *c, const conn_grant *g)
+{
+	uint64_t a = g->start, b = g->end, next = mps_rob_next(&c->rcv);
+
+	if (g->probe)
+		return b - a;
+	if (c->rcv_fin && b > c->rcv_fin_dsn)
+		b = c->rcv_fin_dsn;
+	if (a < next)
+		a = next;
+	if (b <= a)
+		return 0;
+	return (b - a) - mps_ranges_covered(&c->rcv.have, a, b);
+}
+
+static void gc_reap_grants(mps_conn *c)
+{
+	size_t i = 0;
+
+	while (i < c->ngrants) {
+		if (gc_grant_done(c, &c->grants[i]) || !gc_peer_usable(&c->peers[c->grants[i].peer])) {
+			c->grants[i] = c->grants[--c->ngrants];
+			continue;
+		}
+		i++;
+	}
+}
+
+static uint64_t gc_outstanding(const mps_conn *c, uint8_t peer, uint32_t *count)
+{
+	uint64_t sum = 0;
+	size_t i;
+
+	if (count)
+		*count = 0;
+	for (i = 0; i < c->ngrants; i++)
+		if (c->grants[i].peer == peer && !c->grants[i].probe) {
+			sum += gc_grant_missing(c, &c->grants[i]);
+			if (count)
+				(*count)++;
+		}
+	return sum;
+}
+
+static bool gc_add_grant(mps_conn *c, uint8_t peer, uint64_t a, uint64_t b, bool probe, uint64_t now)
+{
+	conn_grant *g;
+
+	if (c->ngrants == CONN_MAX_GRANTS || b <= a)
+		return false;
+	g = &c->grants[c->ngrants++];
+	memset(g, 0, sizeof(*g));
+	g->start = a;
+	g->end = b;
+	g->peer = peer;
+	g->probe = probe;
+	g->asked_at = now;
+	conn_ack_peer(c, peer); /* the RANGE rides on an ACK to that server */
+	gc_arm(c, now + GC_TICK);
+	return true;
+}
+
+/* How much a server should have outstanding: its rate over an RTT plus a
+ * margin, within [GC_TARGET_MIN, GC_TARGET_MAX]. */
+static uint64_t gc_target(const mps_conn *c, uint8_t idx)
+{
+	const conn_peer *p = &c->peers[idx];
+	uint64_t rtt = gc_peer_srtt(c, idx) + 50 * MPS_NS_PER_MS;
+	uint64_t t = p->rate_bps / 8 * rtt / 1000000000ull * 2;
+
+	if (t < GC_TARGET_MIN)
+		t = GC_TARGET_MIN;
+	if (t > GC_TARGET_MAX)
+		t = GC_TARGET_MAX;
+	return t;
+}
+
+/* The furthest DSN we may ask for: the receive window. */
+static uint64_t gc_window_end(const mps_conn *c)
+{
+	uint64_t end = c->rcv.head + c->rcv.cap;
+
+	if (c->rcv_fin && end > c->rcv_fin_dsn)
+		end = c->rcv_fin_dsn;
+	return end;
+}
+
+/* Ask servers for more of the stream (the pull-based split). */
+void gc_schedule(mps_conn *c, uint64_t now)
+{
+	bool progress = true;
+	size_t i;
+
+	if (c->rcv.buf == NULL || c->state == CONN_CLOSED)
+		return;
+	/* A server whose join completed is probed before it is trusted. */
+	for (i = 0; i < c->npeers; i++) {
+		mps_sf *sf;
+		if (c->peers[i].state != PEER_NONE)
+			continue;
+		for (sf = c->sfs; sf != NULL; sf = sf->next)
+			if (sf->peer == i && sf->state == SF_ESTABLISHED && sf->join_confirmed)
+				break;
+		if (sf == NULL)
+			continue;
+		c->peers[i].state = PEER_PROBING;
+		c->peers[i].rx_last = now;
+		gc_add_grant(c, (uint8_t)i, gc_start(c), gc_start(c) + GROUP_PROBE, true, now);
+	}
+	gc_reap_grants(c);
+	if (c->next_grant < gc_start(c))
+		c->next_grant = gc_start(c);
+	while (progress && c->next_grant < gc_window_end(c)) {
+		uint64_t a = c->next_grant, b;
+		int best = -1;
+		uint64_t best_need = 0;
+		progress = false;
+		/* The active server furthest below its target gets the chunk. */
+		for (i = 0; i < c->npeers; i++) {
+			uint64_t out, tgt;
+			if (c->peers[i].state != PEER_ACTIVE)
+				continue;
+			out = gc_outstanding(c, (uint8_t)i, NULL);
+			tgt = gc_target(c, (uint8_t)i);
+			if (out < tgt && (best < 0 || tgt - out > best_need)) {
+				best = (int)i;
+				best_need = tgt - out;
+			}
+		}
+		if (best < 0)
+			break;
+		b = a + GC_CHUNK;
+		if (b > gc_window_end(c))
+			b = gc_window_end(c);
+		if (c->mode == MPS_SCHED_REDUNDANT) {
+			for (i = 0; i < c->npeers; i++)
+				if (c->peers[i].state == PEER_ACTIVE)
+					gc_add_grant(c, (uint8_t)i, a, b, false, now);
+		} else {
+			uint64_t s = a;
+			/* Overlap the previous chunk of another server, so a
+			 * replica with other bytes is caught (DESIGN.md §3). */
+			if (c->npeers > 1 && c->last_grant_peer != best && a > gc_start(c) + GC_OVERLAP)
+				s = a - GC_OVERLAP;
+			if (!gc_add_grant(c, (uint8_t)best, s, b, false, now))
+				break;
+			c->last_grant_peer = (uint8_t)best;
+		}
+		c->next_grant = b;
+		progress = true;
+	}
+	if (c->mode == MPS_SCHED_DEADLINE && c->npeers > 1) {
+		/* The chunk the player needs next, late: ask a second server. */
+		uint64_t next = mps_rob_next(&c->rcv);
+		for (i = 0; i < c->ngrants; i++) {
+			conn_grant *g = &c->grants[i];
+			uint64_t rtt = gc_peer_srtt(c, g->peer);
+			size_t j;
+			if (g->probe || next < g->start || next >= g->end || now - g->asked_at < 2 * rtt + 20 * MPS_NS_PER_MS)
+				continue;
+			for (j = 0; j < c->npeers; j++)
+				if (j != g->peer && c->peers[j].state == PEER_ACTIVE) {
+					uint64_t s = next, e = g->end;
+					g->asked_at = now; /* once per lateness period */
+					gc_add_grant(c, (uint8_t)j, s, e, false, now);
+					break;
+				}
+			break;
+		}
+	}
+}
+
+/* Ask the others for what a server has outstanding (it stalled or died). */
+static void gc_regrant(mps_conn *c, uint8_t from, uint64_t now)
+{
+	size_t i, n = c->ngrants;
+
+	for (i = 0; i < n; i++) {
+		conn_grant g = c->grants[i];
+		uint64_t a = g.start, next = mps_rob_next(&c->rcv);
+		uint64_t best_out = UINT64_MAX;
+		int best = -1;
+		size_t j;
+		if (g.peer != from || g.probe || gc_grant_done(c, &g))
+			continue;
+		if (a < next)
+			a = next;
+		for (j = 0; j < c->npeers; j++) {
+			uint64_t out;
+			if (j == from || c->peers[j].state != PEER_ACTIVE)
+				continue;
+			out = gc_outstanding(c, (uint8_t)j, NULL);
+			if (out < best_out) {
+				best_out = out;
+				best = (int)j;
+			}
+		}
+		if (best < 0)
+			return; /* nobody else: keep waiting for it */
+		gc_add_grant(c, (uint8_t)best, a, g.end, false, now);
+	}
+}
+
+/* --- client hooks ---------------------------------------------------------- */
+
+void gc_established(mps_conn *c, uint64_t now)
+{
+	mps_sf *sf;
+
+	if (c->npeers == 0)
+		gc_add_peer(c, &c->remote0, now);
+	c->peers[0].state = PEER_ACTIVE; /* the server we connected to is the reference */
+	c->peers[0].rx_last = now;
+	for (sf = c->sfs; sf != NULL; sf = sf->next)
+		sf->peer = 0;
+	c->next_grant = gc_start(c);
+	gc_arm(c, now + GC_TICK);
+}
+
+void gc_push_upstream(mps_conn *c, uint64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < c->npeers; i++) {
+		conn_peer *p = &c->peers[i];
+		if (!gc_peer_usable(p))
+			continue;
+		if (p->up_nxt < c->snd.base) {
+			/* Its replay would need bytes already released: the
+			 * history bound (DESIGN.md §3) was exceeded. */
+			p->state = PEER_DROPPED;
+			p->reason = MPS_ERR_NOBUF;
+			continue;
+		}
+		while (p->up_nxt < c->snd.end) {
+			mps_sf *sf, *best = NULL;
+			uint64_t n = c->snd.end - p->up_nxt;
+			uint32_t room;
+			for (sf = c->sfs; sf != NULL; sf = sf->next)
+				if (sf->peer == i && sf_can_send_data(sf) && sf_cwnd_room(sf) > 0 &&
+				    (best == NULL || sf->srtt < best->srtt))
+					best = sf;
+			if (best == NULL)
+				break;
+			room = sf_cwnd_room(best);
+			if (n > room)
+				n = room;
+			if (n > 65535)
+				n = 65535;
+			if (c->csum && n > sf_seg_payload(best))
+				n = sf_seg_payload(best);
+			sf_queue_map(best, p->up_nxt, (uint32_t)n);
+			p->up_nxt += n;
+			sf_output(best, now);
+		}
+	}
+	c->snd_nxt = c->snd.end;
+}
+
+bool gc_data_ack_in(mps_conn *c, mps_sf *sf, uint64_t ack, uint64_t now)
+{
+	conn_peer *p = &c->peers[sf->peer];
+	uint64_t top = c->snd.end + (c->fin_sent_dsn ? 1 : 0), low = UINT64_MAX;
+	bool all_fin = true;
+	size_t i;
+
+	(void)now;
+	if (ack > top || ack < p->up_una)
+		return false;
+	p->up_una = ack;
+	for (i = 0; i < c->npeers; i++) {
+		const conn_peer *q = &c->peers[i];
+		if (!gc_peer_usable(q))
+			continue;
+		if (q->up_una < low)
+			low = q->up_una;
+		if (!(c->fin_sent_dsn && q->up_una > c->fin_dsn))
+			all_fin = false;
+	}
+	if (low == UINT64_MAX)
+		low = ack;
+	/* Keep the first GROUP_UP_HISTORY bytes for servers that join later. */
+	if (c->snd.end - (c->local_idsn + 1) <= GROUP_UP_HISTORY)
+		low = c->local_idsn + 1;
+	if (low > c->snd_una)
+		c->snd_una = low;
+	if (c->fin_sent_dsn && all_fin)
+		c->fin_acked = true;
+	return true;
+}
+
+static void gc_drop_peer(mps_conn *c, uint8_t idx, int reason, uint64_t now)
+{
+	conn_peer *p = &c->peers[idx];
+	mps_sf *sf;
+	size_t i, live = 0;
+
+	if (p->state == PEER_DROPPED)
+		return;
+	p->state = PEER_DROPPED;
+	p->reason = reason;
+	if (reason == MPS_ERR_DIVERGE)
+		c->stack->st.divergences++;
+	for (sf = c->sfs; sf != NULL; sf = sf->next)
+		if (sf->peer == idx && sf->state != SF_CLOSED) {
+			sf_send_rst(sf, now, 0);
+			sf->maps_n = 0;
+			sf_kill(sf, reason, now);
+		}
+	for (i = 0; i < c->npeers; i++)
+		if (gc_peer_usable(&c->peers[i]))
+			live++;
+	if (live == 0) {
+		/* No consistent replica left: an explicit error, never a
+		 * stream with spliced or missing bytes. */
+		conn_set_closed(c, reason, now);
+		return;
+	}
+	gc_schedule(c, now);
+}
+
+/* The other server whose grant covers dsn (the owner of bytes held there). */
+static int gc_owner_of(const mps_conn *c, uint64_t dsn, uint8_t not_peer)
+{
+	size_t i;
+
+	for (i = 0; i < c->ngrants; i++)
+		if (c->grants[i].peer != not_peer && !c->grants[i].probe && dsn >= c->grants[i].start &&
+		    dsn < c->grants[i].end)
+			return c->grants[i].peer;
+	return -1;
+}
+
+static void gc_rate_sample(conn_peer *p, uint64_t bytes, uint64_t now)
+{
+	if (p->rate_mark_t == 0) {
+		p->rate_mark_t = now;
+		p->rate_mark_b = p->rx_bytes;
+	}
+	p->rx_bytes += bytes;
+	if (now - p->rate_mark_t >= 50 * MPS_NS_PER_MS) {
+		uint64_t r = (p->rx_bytes - p->rate_mark_b) * 8 * 1000000000ull / (now - p->rate_mark_t);
+		p->rate_bps = p->rate_bps ? (3 * p->rate_bps + r) / 4 : r;
+		p->rate_mark_t = now;
+		p->rate_mark_b = p->rx_bytes;
+	}
+}
+
+/* A probing server's first bytes: compared with what the client has, never
+ * stored.  Returns the bytes taken (all: they are acknowledged either way). */
+static int gc_probe_data(mps_conn *c, conn_peer *p, uint8_t idx, uint64_t dsn, const uint8_t *data, size_t n,
+			 size_t *acc, uint64_t now)
+{
+	uint64_t start = gc_start(c), off;
+	size_t i, k;
+
+	*acc = n;
+	if (dsn < start || dsn >= start + GROUP_PROBE)
+		return 0; /* outside the probe: ignore until it is active */
+	off = dsn - start;
+	k = n;
+	if (off + k > GROUP_PROBE)
+		k = (size_t)(GROUP_PROBE - off);
+	for (i = 0; i < k; i++) {
+		uint64_t d = dsn + i;
+		uint8_t held;
+		if (off + i < c->probe_ref_len) {
+			held = c->probe_ref[off + i];
+		} else if (d >= c->rcv.head && mps_ranges_contains(&c->rcv.have, d, d + 1)) {
+			held = c->rcv.buf[d % c->rcv.cap];
+		} else {
+			*acc = 0; /* nothing to compare with yet: ask again later */
+			return 0;
+		}
+		if (held != data[i]) {
+			gc_drop_peer(c, idx, MPS_ERR_DIVERGE, now);
+			*acc = 0;
+			return MPS_ERR_DIVERGE;
+		}
+	}
+	p->probe_ok += (uint32_t)k;
+	{
+		uint64_t need = GROUP_PROBE;
+		if (c->rcv_fin && c->rcv_fin_dsn - start < need)
+			need = c->rcv_fin_dsn - start;
+		if (p->probe_ok >= need) {
+			p->state = PEER_ACTIVE;
+			p->rx_last = now;
+			gc_schedule(c, now);
+		}
+	}
+	return 0;
+}
+
+int gc_rx_data(mps_conn *c, mps_sf *sf, uint64_t dsn, const uint8_t *data, size_t n, size_t *acc, uint64_t now)
+{
+	uint8_t idx = sf->peer;
+	conn_peer *p = &c->peers[idx];
+	int rc;
+
+	if (p->state == PEER_DROPPED) {
+		*acc = 0;
+		return 0;
+	}
+	if (p->state == PEER_PROBING)
+		return gc_probe_data(c, p, idx, dsn, data, n, acc, now);
+	rc = mps_rob_write(&c->rcv, dsn, data, n, acc);
+	if (rc == MPS_ERR_DIVERGE) {
+		/* Two servers disagree.  The one we connected to (or, if it is
+		 * gone, the one that has delivered longest) is trusted; the
+		 * other is dropped (DESIGN.md §3). */
+		int other = gc_owner_of(c, dsn, idx);
+		if (idx != 0 && (other < 0 || idx > (uint8_t)other || other == 0))
+			gc_drop_peer(c, idx, MPS_ERR_DIVERGE, now);
+		else if (other >= 0)
+			gc_drop_peer(c, (uint8_t)other, MPS_ERR_DIVERGE, now);
+		else
+			gc_drop_peer(c, idx, MPS_ERR_DIVERGE, now);
+		*acc = 0;
+		return rc;
+	}
+	if (n > 0) {
+		p->rx_last = now;
+		if (p->state == PEER_SLOW)
+			p->state = PEER_ACTIVE;
+	}
+	if (rc > 0)
+		gc_rate_sample(p, (uint64_t)rc, now);
+	return rc;
+}
+
+void gc_on_read(mps_conn *c, uint64_t dsn, const uint8_t *buf, size_t n)
+{
+	uint64_t off = dsn - gc_start(c);
+
+	/* Keep the first bytes of the stream: a server that joins later is
+	 * checked against them. */
+	if (off != c->probe_ref_len || off >= GROUP_PROBE)
+		return;
+	if (n > GROUP_PROBE - off)
+		n = (size_t)(GROUP_PROBE - off);
+	memcpy(c->probe_ref + off, buf, n);
+	c->probe_ref_len += n;
+}
+
+void gc_sf_gone(mps_conn *c, mps_sf *sf, int err, uint64_t now)
+{
+	uint8_t idx = sf->peer;
+	conn_peer *p;
+
+	if (idx >= c->npeers)
+		return;
+	p = &c->peers[idx];
+	if (!gc_peer_usable(p) || gc_peer_has_live_sf(c, idx))
+		return;
+	/* A RST or the last subflow's death: an early signal (ICMP and RST
+	 * come before any timeout). */
+	p->state = PEER_DEAD;
+	p->reason = err;
+	gc_regrant(c, idx, now);
+	gc_schedule(c, now);
+}
+
+void gc_timer(mps_conn *c, uint64_t now)
+{
+	size_t i;
+	bool any = false;
+
+	if (c->is_server) {
+		if (!c->ticket_acked && c->group && !c->group_member) {
+			conn_ack_soon(c);
+			c->timers[CONN_TIMER_GROUP] = now + GS_TICKET_EVERY;
+		}
+		return;
+	}
+	gc_reap_grants(c);
+	for (i = 0; i < c->npeers; i++) {
+		conn_peer *p = &c->peers[i];
+		uint32_t count;
+		uint64_t out, quiet, limit;
+		if (!gc_peer_usable(p))
+			continue;
+		out = gc_outstanding(c, (uint8_t)i, &count);
+		if (p->state == PEER_PROBING)
+			continue;
+		if (count == 0 || out == 0) {
+			p->rx_last = p->rx_last > now ? p->rx_last : now; /* nothing asked: not quiet */
+			continue;
+		}
+		any = true;
+		quiet = now - p->rx_last;
+		limit = (p->rx_bytes ? GC_STALL : GC_STALL_FIRST) + 2 * gc_peer_srtt(c, (uint8_t)i);
+		if (quiet >= GC_DEAD && !gc_peer_has_live_sf(c, (uint8_t)i)) {
+			p->state = PEER_DEAD;
+			gc_regrant(c, (uint8_t)i, now);
+		} else if (quiet >= limit && p->state == PEER_ACTIVE) {
+			/* No progress: its outstanding ranges go to the others. */
+			p->state = PEER_SLOW;
+			gc_regrant(c, (uint8_t)i, now);
+		}
+	}
+	/* RANGE messages that may have been lost. */
+	for (i = 0; i < c->ngrants; i++) {
+		conn_grant *g = &c->grants[i];
+		if (g->sent && now - g->sent_at >= GC_RANGE_RESEND && gc_grant_missing(c, g) == g->end - g->start) {
+			g->sent = false;
+			conn_ack_peer(c, g->peer);
+		}
+	}
+	if (any || c->ngrants > 0)
+		gc_arm(c, now + GC_TICK);
+	conn_push(c, now); /* new grants, new servers' upstream, pending ACKs */
+}
+
+/* --- options (both sides) ---------------------------------------------------- */
+
+static conn_grant *gc_unsent_range(mps_conn *c, uint8_t peer)
+{
+	conn_grant *best = NULL;
+	size_t i;
+
+	for (i = 0; i < c->ngrants; i++) {
+		conn_grant *gr = &c->grants[i];
+		if (gr->peer == peer && !gr->sent && (best == NULL || gr->start < best->start))
+			best = gr;
+	}
+	return best;
+}
+
+bool gc_signal_pending(const mps_conn *c, const mps_sf *sf)
+{
+	size_t i;
+
+	if (c->is_server)
+		return !c->group_member && !c->ticket_acked;
+	if (c->ticket_ack_pending)
+		return true;
+	for (i = 0; i < c->ngrants; i++)
+		if (c->grants[i].peer == sf->peer && !c->grants[i].sent)
+			return true;
+	return false;
+}
+
+void gc_options(mps_conn *c, mps_sf *sf, const sf_seg *seg, mps_opts *o, int total)
+{
+	conn_grant *range = NULL;
+	mps_gmsg g;
+
+	if (o->present & MPS_OPT_EXP || seg->len > 0)
+		return;
+	memset(&g, 0, sizeof(g));
+	if (c->is_server) {
+		if (c->group_member || c->ticket_acked)
+			return;
+		g.type = MPS_GMSG_TICKET;
+		g.n = c->group_n;
+	} else if ((range = gc_unsent_range(c, sf->peer)) != NULL) {
+		/* RANGE first: it is what keeps data flowing. */
+		g.type = MPS_GMSG_RANGE;
+		g.dsn = range->start;
+		g.len = (uint32_t)(range->end - range->start);
+	} else if (c->ticket_ack_pending) {
+		g.type = MPS_GMSG_TICKET_ACK;
+	} else {
+		return;
+	}
+	mps_gmsg_put(o, &g);
+	if (mps_opt_size(o) > total) {
+		o->present &= ~MPS_OPT_EXP;
+		return;
+	}
+	if (range != NULL) {
+		range->sent = true;
+		range->sent_at = c->stack->now;
+	}
+	if (g.type == MPS_GMSG_TICKET_ACK)
+		c->ticket_ack_pending = false;
+	/* More to say to this server: another ACK right after this one. */
+	if (!c->is_server && (gc_unsent_range(c, sf->peer) != NULL || c->ticket_ack_pending))
+		sf->ack_now = true;
+}
+
+static void gs_add_range(mps_conn *c, uint64_t a, uint64_t b)
+{
+	size_t i;
+
+	for (i = 0; i < c->nsgrants; i++)
+		if (c->sgrants[i].start == a && c->sgrants[i].end == b)
+			return; /* a repeat */
+	if (c->nsgrants == CONN_MAX_GRANTS)
+		return; /* the client asks again later */
+	c->sgrants[c->nsgrants].start = a;
+	c->sgrants[c->nsgrants].end = b;
+	c->nsgrants++;
+}
+
+void gc_rx_options(mps_conn *c, mps_sf *sf, const mps_opts *o, uint64_t now)
+{
+	mps_gmsg g;
+
+	(void)sf;
+	if (mps_gmsg_parse(&g, o) != 0) {
+		c->stack->st.opt_malformed++;
+		return;
+	}
+	if (c->is_server) {
+		if (g.type == MPS_GMSG_TICKET_ACK) {
+			c->ticket_acked = true;
+		} else if (g.type == MPS_GMSG_RANGE && g.len > 0) {
+			gs_add_range(c, g.dsn, g.dsn + g.len);
+			gs_push(c, now);
+		}
+		return;
+	}
+	if (g.type == MPS_GMSG_TICKET && !c->have_ticket) {
+		c->group_n = g.n;
+		c->have_ticket = true;
+		c->ticket_ack_pending = true;
+		conn_ack_soon(c);
+		pm_open_subflows(c, now); /* group joins can go now */
+	} else if (g.type == MPS_GMSG_TICKET) {
+		c->ticket_ack_pending = true; /* our TICKET_ACK was lost */
+		conn_ack_soon(c);
+	}
+}
+
+/* --- server side ------------------------------------------------------------------ */
+
+void gs_setup_key(mps_conn *c)
+{
+	mps_stack *s = c->stack;
+	uint64_t n, key = 0;
+	int tries;
+
+	/* Key-S from the group key and a nonce of ours; never from a value
+	 * the peer chose.  The token must be unique among our connections. */
+	for (tries = 0; tries < 16; tries++) {
+		stack_random(s, &n, sizeof(n));
+		key = mps_group_server_key(s->group_key, n);
+		if (stack_conn_by_token(s, mps_key_token(key)) == NULL)
+			break;
+	}
+	c->group = true;
+	c->group_n = n;
+	c->local_key = key;
+	mps_key_token_idsn(key, &c->local_token, &c->local_idsn);
+	c->snd.base = c->snd.end = c->snd_una = c->snd_nxt = c->snd_wnd_end = c->local_idsn + 1;
+	mps_memzero(&key, sizeof(key));
+}
+
+bool gs_listen_syn(mps_stack *s, const mps_pkt *p, const mps_opts *o, uint64_t now)
+{
+	mps_gmsg g;
+	mps_conn *c;
+	mps_sf *sf;
+	uint64_t key_s = 0;
+	mps_addr local = p->dst, remote = p->src;
+
+	if (mps_gmsg_parse(&g, o) != 0 || g.type != MPS_GMSG_JOIN)
+		return false;
+	/* DESIGN.md §3: derive Key-S from N and check the token before any
+	 * state exists; a join that fails is refused and counted. */
+	if (!s->has_group_key || !mps_group_check_join(s->group_key, g.n, g.token, &key_s)) {
+		s->st.group_joins_refused++;
+		s->st.joins_refused++;
+		stack_send_rst_for(s, p);
+		return true;
+	}
+	c = stack_conn_by_token(s, g.token);
+	if (c != NULL) {
+		/* We already serve this connection: an extra subflow. */
+		if (c->remote_key != g.key_c || c->state != CONN_ESTABLISHED ||
+		    conn_live_subflows(c, NULL) >= CONN_MAX_SUBFLOWS) {
+			s->st.joins_refused++;
+			stack_send_rst_for(s, p);
+			mps_memzero(&key_s, sizeof(key_s));
+			return true;
+		}
+	} else {
+		c = conn_new_keyed(s, true, key_s);
+		if (c == NULL) {
+			s->st.drop_other++;
+			mps_memzero(&key_s, sizeof(key_s));
+			return true;
+		}
+		c->mptcp = true;
+		c->group = true;
+		c->group_member = true;
+		c->group_n = g.n;
+		c->ticket_acked = true;
+		c->remote0 = remote;
+		c->csum = s->cfg.dss_checksum;
+		conn_keys_learned(c, g.key_c);
+		stack_token_add(s, c);
+		if (conn_init_rcv(c, c->remote_idsn + 1) != 0) {
+			conn_free(c);
+			mps_memzero(&key_s, sizeof(key_s));
+			return true;
+		}
+	}
+	mps_memzero(&key_s, sizeof(key_s));
+	sf = sf_new(c, &local, &remote);
+	if (sf == NULL) {
+		if (c->state == CONN_SYN)
+			conn_free(c);
+		return true;
+	}
+	sf->is_join = true;
+	sf->remote_id = g.addr_id;
+	sf->peer_backup = g.backup;
+	sf->remote_nonce = g.nonce;
+	stack_random(s, &sf->local_nonce, sizeof(sf->local_nonce));
+	sf->local_id = (uint8_t)stack_local_id(s, c, &local);
+	sf_accept_syn(sf, p, o, now);
+	return true;
+}
+
+/* Remember the first bytes we send: a client probes new members with them,
+ * and by then our buffer may have released them. */
+void gs_on_append(mps_conn *c, uint64_t dsn, const uint8_t *data, size_t n)
+{
+	uint64_t off = dsn - (c->local_idsn + 1);
+
+	if (off != c->probe_ref_len || off >= GROUP_PROBE)
+		return;
+	if (n > GROUP_PROBE - off)
+		n = (size_t)(GROUP_PROBE - off);
+	memcpy(c->probe_ref + off, data, n);
+	c->probe_ref_len += n;
+}
+
+int gs_peek(mps_conn *c, uint64_t dsn, size_t len, mps_iov iov[2])
+{
+	uint64_t off = dsn - (c->local_idsn + 1);
+
+	if (dsn < c->local_idsn + 1 || off + len > c->probe_ref_len)
+		return MPS_ERR_INVAL;
+	iov[0].base = c->probe_ref + off;
+	iov[0].len = len;
+	return 1;
+}
+
+/* Send what the client asked of us and we have. */
+void gs_push(mps_conn *c, uint64_t now)
+{
+	size_t i = 0;
+
+	while (i < c->nsgrants) {
+		mps_range *r = &c->sgrants[i];
+		uint64_t a = r->start, b = r->end;
+		uint64_t lo = c->snd.base, hi = c->snd.end;
+		mps_sf *sf;
+		/* The probe region comes from the kept copy. */
+		if (a < lo && a >= c->local_idsn + 1 && a < c->local_idsn + 1 + c->probe_ref_len) {
+			uint64_t pe = c->local_idsn + 1 + c->probe_ref_len;
+			lo = a;
+			if (hi < pe)
+				hi = pe;
+			if (b > pe && pe < c->snd.base)
+				b = pe;
+		}
+		if (a < lo)
+			a = lo; /* acknowledged already (another member sent it) */
+		if (b > hi)
+			b = hi;
+		if (a >= b) {
+			if (r->end <= c->snd.base || r->end <= c->snd_una) {
+				c->sgrants[i] = c->sgrants[--c->nsgrants];
+				continue;
+			}
+			i++;
+			continue; /* not written yet: when the app writes more */
+		}
+		sf = mps_sched_default.pick_any(c, NULL);
+		if (sf == NULL)
+			return;
+		while (a < b) {
+			uint64_t n = b - a;
+			if (n > 65535)
+				n = 65535;
+			if (c->csum && n > sf_seg_payload(sf))
+				n = sf_seg_payload(sf);
+			sf_queue_map(sf, a, (uint32_t)n);
+			c->bytes_sent += n;
+			a += n;
+		}
+		if (b >= r->end) {
+			c->sgrants[i] = c->sgrants[--c->nsgrants];
+		} else {
+			r->start = b;
+			i++;
+		}
+		sf_output(sf, now);
+	}
+}
+
+/* --- introspection ----------------------------------------------------------------- */
+
+size_t mps_conn_get_peers(const mps_conn *c, mps_peer_info *pi, size_t max)
+{
+	uint64_t total = 0;
+	size_t i;
+
+	if (!c->group || c->is_server)
+		return 0;
+	for (i = 0; i < c->npeers; i++)
+		total += c->peers[i].rx_bytes;
+	for (i = 0; i < c->npeers && i < max; i++) {
+		const conn_peer *p = &c->peers[i];
+		uint32_t count;
+		memset(&pi[i], 0, sizeof(pi[i]));
+		pi[i].addr = p->addr;
+		pi[i].state = gc_state_names[p->state];
+		pi[i].bytes = p->rx_bytes;
+		pi[i].share_permille = total ? (uint32_t)(p->rx_bytes * 1000 / total) : 0;
+		pi[i].srtt_us = (uint32_t)(gc_peer_srtt(c, (uint8_t)i) / MPS_NS_PER_US);
+		pi[i].outstanding = gc_outstanding(c, (uint8_t)i, &count);
+		pi[i].ranges = count;
+		pi[i].up_acked = p->up_una - (c->local_idsn + 1);
+		pi[i].reason = p->reason;
+	}
+	return i;
+}
