@@ -237,6 +237,8 @@ static const char *ctl_kind(const mps_conn_info *ci)
 {
 	if (ci->fallback)
 		return "fallback";
+	if (ci->group)
+		return "mptcp-group";
 	return ci->mptcp ? "mptcp" : "tcp";
 }
 
@@ -269,6 +271,10 @@ static void ctl_status_text(mps_text *t, const mps_ctl_status *st)
 			" rto %" PRIu64 " reinjected %" PRIu64 " bytes\n",
 			s->rst_sent, s->rst_received, s->retransmits, s->rto_fired,
 			s->reinjected_bytes);
+	mps_text_printf(t,
+			"group joins accepted %" PRIu64 " refused %" PRIu64 "; replicas dropped for"
+			" differing bytes %" PRIu64 "\n",
+			s->group_joins_accepted, s->group_joins_refused, s->divergences);
 	mps_text_printf(t, "%zu connection%s\n", st->nconns, st->nconns == 1 ? "" : "s");
 	for (i = 0; i < st->nconns; i++) {
 		const mps_ctl_conn *c = &st->conns[i];
@@ -291,6 +297,17 @@ static void ctl_status_text(mps_text *t, const mps_ctl_status *st)
 				" received %" PRIu64 "\n",
 				ci->bytes_sent, ci->bytes_acked, ci->bytes_received,
 				ci->bytes_delivered, ci->data_ack_sent, ci->data_ack_received);
+		for (k = 0; k < c->npeer; k++) {
+			const mps_peer_info *pi = &c->peer[k];
+
+			mps_text_printf(t,
+					"  server %s %s: bytes %" PRIu64 " share %u.%u%% srtt %u.%03u ms"
+					" outstanding %" PRIu64 " in %" PRIu32 " ranges%s%s\n",
+					mps_addr_format(&pi->addr, a), pi->state, pi->bytes,
+					pi->share_permille / 10, pi->share_permille % 10, pi->srtt_us / 1000,
+					pi->srtt_us % 1000, pi->outstanding, pi->ranges,
+					pi->reason ? "; " : "", pi->reason ? mps_strerror(pi->reason) : "");
+		}
 		mps_text_printf(t, "  %zu subflow%s\n", ci->nsubflows,
 				ci->nsubflows == 1 ? "" : "s");
 		for (k = 0; k < c->nsf; k++) {
@@ -351,6 +368,9 @@ static void ctl_status_json(mps_text *t, const mps_ctl_status *st)
 	mps_json_u64(&j, "retransmits", s->retransmits);
 	mps_json_u64(&j, "rto_fired", s->rto_fired);
 	mps_json_u64(&j, "reinjected_bytes", s->reinjected_bytes);
+	mps_json_u64(&j, "group_joins_accepted", s->group_joins_accepted);
+	mps_json_u64(&j, "group_joins_refused", s->group_joins_refused);
+	mps_json_u64(&j, "divergences", s->divergences);
 	mps_json_end_object(&j);
 	mps_json_begin_array(&j, "connections");
 	for (i = 0; i < st->nconns; i++) {
@@ -378,6 +398,24 @@ static void ctl_status_json(mps_text *t, const mps_ctl_status *st)
 			mps_json_u64(&j, "relay_down", c->relay_down);
 			mps_json_u64(&j, "send_space", c->send_space);
 		}
+		mps_json_bool(&j, "group", ci->group);
+		mps_json_begin_array(&j, "servers");
+		for (k = 0; k < c->npeer; k++) {
+			const mps_peer_info *pi = &c->peer[k];
+
+			mps_json_begin_object(&j, NULL);
+			mps_json_string(&j, "addr", mps_addr_format(&pi->addr, a));
+			mps_json_string(&j, "state", pi->state);
+			mps_json_u64(&j, "bytes", pi->bytes);
+			mps_json_u64(&j, "share_permille", pi->share_permille);
+			mps_json_u64(&j, "srtt_us", pi->srtt_us);
+			mps_json_u64(&j, "outstanding", pi->outstanding);
+			mps_json_u64(&j, "ranges", pi->ranges);
+			mps_json_u64(&j, "upstream_acked", pi->up_acked);
+			mps_json_string(&j, "reason", pi->reason ? mps_strerror(pi->reason) : "");
+			mps_json_end_object(&j);
+		}
+		mps_json_end_array(&j);
 		mps_json_u64(&j, "nsubflows", ci->nsubflows);
 		mps_json_begin_array(&j, "subflows");
 		for (k = 0; k < c->nsf; k++) {

@@ -80,6 +80,8 @@ typedef struct mps_ctl_conn {
 	mps_conn_info info;
 	const mps_subflow_info *sf; /* nsf entries (info.nsubflows may be more) */
 	size_t nsf;
+	const mps_peer_info *peer;  /* group connections: npeer servers */
+	size_t npeer;
 	const char *app;	       /* what the connection carries: "player", "http", ... */
 	bool has_relay;		       /* mpsd still relays it: the three values below are set */
 	uint64_t relay_up, relay_down; /* bytes local end -> conn, conn -> local end */

@@ -405,6 +405,8 @@ static void mpsd_accept_players(struct mpsd *d)
 		    .remote = d->o.connect,
 		    .join = d->o.joins,
 		    .njoin = d->o.njoins,
+		    .group = !d->o.no_group,
+		    .mode = (enum mps_sched_mode)d->o.sched,
 		};
 
 		sl = sizeof(ss);
@@ -442,6 +444,7 @@ static void mpsd_status(struct mpsd *d, mps_text *t, bool json)
 	mps_ctl_status st;
 	mps_ctl_conn *conns = NULL;
 	mps_subflow_info *sfs = NULL;
+	mps_peer_info *peers = NULL;
 	size_t n = 0, i = 0;
 	mps_conn *c;
 
@@ -450,9 +453,11 @@ static void mpsd_status(struct mpsd *d, mps_text *t, bool json)
 	if (n > 0) {
 		conns = calloc(n, sizeof(*conns));
 		sfs = calloc(n * MPSD_MAX_SUBFLOWS, sizeof(*sfs));
-		if (conns == NULL || sfs == NULL) {
+		peers = calloc(n * MPSD_MAX_SUBFLOWS, sizeof(*peers));
+		if (conns == NULL || sfs == NULL || peers == NULL) {
 			free(conns);
 			free(sfs);
+			free(peers);
 			mps_text_printf(t, "error: out of memory\n");
 			return;
 		}
@@ -464,6 +469,8 @@ static void mpsd_status(struct mpsd *d, mps_text *t, bool json)
 		conns[i].sf = sfs + i * MPSD_MAX_SUBFLOWS;
 		conns[i].nsf = mps_conn_get_info(c, &conns[i].info, sfs + i * MPSD_MAX_SUBFLOWS,
 						 MPSD_MAX_SUBFLOWS);
+		conns[i].peer = peers + i * MPSD_MAX_SUBFLOWS;
+		conns[i].npeer = mps_conn_get_peers(c, peers + i * MPSD_MAX_SUBFLOWS, MPSD_MAX_SUBFLOWS);
 		conns[i].app = r != NULL ? r->app : "closing";
 		if (r != NULL) {
 			conns[i].has_relay = true;
@@ -484,6 +491,7 @@ static void mpsd_status(struct mpsd *d, mps_text *t, bool json)
 	mps_ctl_format_status(t, &st, json);
 	free(conns);
 	free(sfs);
+	free(peers);
 }
 
 static void mpsd_ctl_close(struct mpsd *d, struct mpsd_ctl_client *cc)
@@ -656,6 +664,7 @@ static int mpsd_setup_stack(struct mpsd *d)
 	cfg.user = d;
 	cfg.mtu = (uint16_t)d->o.mtu;
 	cfg.no_mptcp = d->o.no_mptcp;
+	cfg.group_key = d->o.has_group_key ? d->o.group_key : NULL;
 	err = mps_stack_new(&d->stack, &cfg);
 	if (err < 0)
 		return mpsd_fail("cannot create the stack: %s", mps_strerror(err));

@@ -30,6 +30,8 @@ enum {
 	OPT_CTL,
 	OPT_MTU,
 	OPT_NO_MPTCP,
+	OPT_NO_GROUP,
+	OPT_SCHED,
 	OPT_VERSION,
 };
 
@@ -51,6 +53,8 @@ static const struct option opts_long[] = {
     {"ctl", required_argument, NULL, OPT_CTL},
     {"mtu", required_argument, NULL, OPT_MTU},
     {"no-mptcp", no_argument, NULL, OPT_NO_MPTCP},
+    {"no-group", no_argument, NULL, OPT_NO_GROUP},
+    {"sched", required_argument, NULL, OPT_SCHED},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -64,6 +68,7 @@ static const char opts_usage_text[] =
     "                   [--group-key FILE] [--announce ADDR:PORT]... [--ctl PATH]\n"
     "       mpsd client --tun NAME --addr ADDR [--addr ADDR]... --connect ADDR:PORT\n"
     "                   [--join ADDR:PORT]... --listen HOST:PORT [--ctl PATH]\n"
+    "                   [--no-group] [--sched split|redundant|deadline]\n"
     "common options:\n"
     "  --mtu N        IP MTU of the TUN device (576..65535, default 1500)\n"
     "  --no-mptcp     plain TCP only: never offer nor accept MPTCP\n"
@@ -97,6 +102,8 @@ static int opts_flag_roles(int id)
 	switch (id) {
 	case OPT_CONNECT:
 	case OPT_JOIN:
+	case OPT_NO_GROUP:
+	case OPT_SCHED:
 		return OPTS_CLIENT;
 	case OPT_SERVE:
 	case OPT_BACKEND:
@@ -285,6 +292,19 @@ static int opts_one(struct mps_opts *o, int id, const char *arg, char *err, size
 		break;
 	case OPT_NO_MPTCP:
 		o->no_mptcp = true;
+		break;
+	case OPT_NO_GROUP:
+		o->no_group = true;
+		break;
+	case OPT_SCHED:
+		if (strcmp(arg, "split") == 0)
+			o->sched = 0;
+		else if (strcmp(arg, "redundant") == 0)
+			o->sched = 1;
+		else if (strcmp(arg, "deadline") == 0)
+			o->sched = 2;
+		else
+			rc = opts_fail(err, errlen, "bad --sched '%s' (split, redundant or deadline)", arg);
 		break;
 	case 'v':
 		o->verbose++;
