@@ -258,6 +258,10 @@ void fx_init_server(fx *f, fx_opts o)
 	f->server = true;
 	fx_parse_addr(&l, "10.88.1.1:8080");
 	CU_ASSERT_FATAL(mps_listen(f->s, &l) == 0);
+	if (o.announce != NULL) {
+		fx_parse_addr(&l, o.announce);
+		CU_ASSERT_FATAL(mps_stack_add_announce(f->s, &l) == 0);
+	}
 	fx_sf_add(f, "10.77.0.2:40000", NULL);
 }
 

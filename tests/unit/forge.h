@@ -122,6 +122,7 @@ typedef struct fx_opts {
 	uint64_t stack_key;   /* force the stack's first key; 0 -> random */
 	uint64_t rtt;	      /* handshake round trip; 0 -> 10 ms */
 	uint32_t iss;	      /* the peer's ISS; 0 -> a fixed value */
+	const char *announce; /* server role: mps_stack_add_announce("ip[:port]") */
 } fx_opts;
 
 typedef struct fx {
