@@ -37,12 +37,12 @@
 
 #define GC_CHUNK (64u * 1024)
 #define GC_OVERLAP 64u
-#define GC_TARGET_MIN (128u * 1024)
+#define GC_TARGET_MIN (64u * 1024)
 #define GC_TARGET_MAX (2u * 1024 * 1024)
-#define GC_STALL (100 * MPS_NS_PER_MS)       /* no bytes for this long: ask the others */
+#define GC_STALL (50 * MPS_NS_PER_MS)        /* no bytes for this long: ask the others */
 #define GC_STALL_FIRST (1000 * MPS_NS_PER_MS) /* ...before a server sent its first byte */
 #define GC_DEAD (3000 * MPS_NS_PER_MS)
-#define GC_TICK (20 * MPS_NS_PER_MS)
+#define GC_TICK (10 * MPS_NS_PER_MS)
 #define GC_RANGE_RESEND (200 * MPS_NS_PER_MS)
 #define GS_TICKET_EVERY (200 * MPS_NS_PER_MS)
 
@@ -213,13 +213,14 @@ static bool gc_add_grant(mps_conn *c, uint8_t peer, uint64_t a, uint64_t b, bool
 	return true;
 }
 
-/* How much a server should have outstanding: its rate over an RTT plus a
- * margin, within [GC_TARGET_MIN, GC_TARGET_MAX]. */
+/* How much a server should have outstanding: its rate over two RTTs plus a
+ * margin (room to grow), within [GC_TARGET_MIN, GC_TARGET_MAX].  Small
+ * enough that what a dying server leaves behind is fetched again quickly. */
 static uint64_t gc_target(const mps_conn *c, uint8_t idx)
 {
 	const conn_peer *p = &c->peers[idx];
-	uint64_t rtt = gc_peer_srtt(c, idx) + 50 * MPS_NS_PER_MS;
-	uint64_t t = p->rate_bps / 8 * rtt / 1000000000ull * 2;
+	uint64_t rtt = 2 * gc_peer_srtt(c, idx) + 30 * MPS_NS_PER_MS;
+	uint64_t t = p->rate_bps / 8 * rtt / 1000000000ull;
 
 	if (t < GC_TARGET_MIN)
 		t = GC_TARGET_MIN;
@@ -893,56 +894,67 @@ int gs_peek(mps_conn *c, uint64_t dsn, size_t len, mps_iov iov[2])
 	return 1;
 }
 
-/* Send what the client asked of us and we have. */
+/* Send what the client asked of us and we have, lowest DSN first (a range
+ * the client re-asks after another server failed is the one its player
+ * waits for), and no more than the subflows' windows take: queued data would
+ * only delay the next urgent range. */
 void gs_push(mps_conn *c, uint64_t now)
 {
-	size_t i = 0;
+	uint64_t pstart = c->local_idsn + 1, pend = pstart + c->probe_ref_len;
 
-	while (i < c->nsgrants) {
-		mps_range *r = &c->sgrants[i];
-		uint64_t a = r->start, b = r->end;
-		uint64_t lo = c->snd.base, hi = c->snd.end;
+	for (;;) {
+		mps_range *r = NULL;
+		uint64_t a = 0, b = 0, n;
+		size_t i = 0;
 		mps_sf *sf;
-		/* The probe region comes from the kept copy. */
-		if (a < lo && a >= c->local_idsn + 1 && a < c->local_idsn + 1 + c->probe_ref_len) {
-			uint64_t pe = c->local_idsn + 1 + c->probe_ref_len;
-			lo = a;
-			if (hi < pe)
-				hi = pe;
-			if (b > pe && pe < c->snd.base)
-				b = pe;
-		}
-		if (a < lo)
-			a = lo; /* acknowledged already (another member sent it) */
-		if (b > hi)
-			b = hi;
-		if (a >= b) {
-			if (r->end <= c->snd.base || r->end <= c->snd_una) {
-				c->sgrants[i] = c->sgrants[--c->nsgrants];
-				continue;
+		uint32_t room;
+
+		/* Drop what is acknowledged; find the lowest range we can serve. */
+		while (i < c->nsgrants) {
+			mps_range *q = &c->sgrants[i];
+			uint64_t qa = q->start, qb = q->end;
+			bool probe = qa >= pstart && qa < pend && qa < c->snd.base;
+			if (probe) {
+				if (qb > pend)
+					qb = pend;
+			} else {
+				if (qb <= c->snd.base || qb <= c->snd_una) {
+					c->sgrants[i] = c->sgrants[--c->nsgrants];
+					continue;
+				}
+				if (qa < c->snd.base)
+					qa = c->snd.base;
+				if (qb > c->snd.end)
+					qb = c->snd.end;
+			}
+			if (qa < qb && (r == NULL || qa < a)) {
+				r = q;
+				a = qa;
+				b = qb;
 			}
 			i++;
-			continue; /* not written yet: when the app writes more */
 		}
-		sf = mps_sched_default.pick_any(c, NULL);
-		if (sf == NULL)
+		if (r == NULL)
 			return;
-		while (a < b) {
-			uint64_t n = b - a;
-			if (n > 65535)
-				n = 65535;
-			if (c->csum && n > sf_seg_payload(sf))
-				n = sf_seg_payload(sf);
-			sf_queue_map(sf, a, (uint32_t)n);
-			c->bytes_sent += n;
-			a += n;
-		}
-		if (b >= r->end) {
-			c->sgrants[i] = c->sgrants[--c->nsgrants];
-		} else {
-			r->start = b;
-			i++;
-		}
+		sf = mps_sched_default.pick(c);
+		if (sf == NULL)
+			return; /* no room: the next ACK brings us back */
+		room = sf_cwnd_room(sf);
+		n = b - a;
+		if (n > room)
+			n = room;
+		if (n > 65535)
+			n = 65535;
+		if (c->csum && n > sf_seg_payload(sf))
+			n = sf_seg_payload(sf);
+		if (n == 0)
+			return;
+		sf_queue_map(sf, a, (uint32_t)n);
+		c->bytes_sent += n;
+		if (a + n >= r->end)
+			*r = c->sgrants[--c->nsgrants];
+		else if (a == r->start || a + n > r->start)
+			r->start = a + n;
 		sf_output(sf, now);
 	}
 }
