@@ -143,8 +143,9 @@ static void fx_track(fx *f, const fx_cap *c)
 			f->dsn_seen = f->stack_idsn + 1;
 	}
 	if ((c->o.present & MPS_OPT_DSS) && c->o.dss.has_map) {
-		uint64_t dsn = c->o.dss.map64 ? c->o.dss.dsn
-					      : mps_seq_expand32(f->dsn_seen, (uint32_t)c->o.dss.dsn);
+		uint64_t dsn = c->o.dss.map64
+				   ? c->o.dss.dsn
+				   : mps_seq_expand32(f->dsn_seen, (uint32_t)c->o.dss.dsn);
 		if (dsn + c->o.dss.dll > f->dsn_seen)
 			f->dsn_seen = dsn + c->o.dss.dll;
 	}
@@ -337,7 +338,8 @@ void setup_established_server(fx *f, fx_opts o)
 		so.mpc.flags = MPS_MPC_FLAG_H | (o.csum ? MPS_MPC_FLAG_A : 0);
 		so.mpc.nkeys = 0;
 	}
-	CU_ASSERT_FATAL(fx_send(f, sf, (fx_seg){.flags = MPS_TH_SYN, .o = &so, .no_ts = true}) == 0);
+	CU_ASSERT_FATAL(fx_send(f, sf, (fx_seg){.flags = MPS_TH_SYN, .o = &so, .no_ts = true}) ==
+			0);
 	synack = fx_last(f, sf, MPS_TH_SYN | MPS_TH_ACK, MPS_TH_SYN | MPS_TH_ACK);
 	CU_ASSERT_FATAL(synack != NULL);
 	CU_ASSERT_FATAL(synack->p.ack == sf->iss + 1);
@@ -392,8 +394,9 @@ void setup_established_client(fx *f, fx_opts o)
 		so.mpc.key_sender = f->key;
 	}
 	fx_advance(f, o.rtt ? o.rtt : FX_DEFAULT_RTT);
-	CU_ASSERT_FATAL(fx_send(f, sf, (fx_seg){.flags = MPS_TH_SYN | MPS_TH_ACK, .o = &so,
-					       .no_ts = true}) == 0);
+	CU_ASSERT_FATAL(
+	    fx_send(f, sf, (fx_seg){.flags = MPS_TH_SYN | MPS_TH_ACK, .o = &so, .no_ts = true}) ==
+	    0);
 	CU_ASSERT_FATAL(f->nev[MPS_EV_CONNECTED] == 1);
 	if (f->mptcp) {
 		/* The client's key is on its third ACK (RFC 8684 §3.1). */
@@ -491,7 +494,8 @@ int fx_send_data(fx *f, fx_sf *sf, uint64_t dsn, const void *data, size_t len)
 		fx_opt_data_ack(f, &o);
 		fx_opt_map(&o, dsn, fx_ssn(sf), (uint16_t)len);
 	}
-	rc = fx_send(f, sf, (fx_seg){.flags = MPS_TH_ACK | MPS_TH_PSH, .o = &o, .data = data, .len = len});
+	rc = fx_send(f, sf,
+		     (fx_seg){.flags = MPS_TH_ACK | MPS_TH_PSH, .o = &o, .data = data, .len = len});
 	if (dsn == f->dsn_nxt)
 		f->dsn_nxt += len;
 	return rc;
@@ -505,9 +509,9 @@ void fx_clear(fx *f)
 	f->lost = 0;
 }
 
-static bool fx_on(const fx *f, const fx_cap *c, const fx_sf *sf)
+/* Was c sent on sf (NULL: anywhere)? */
+static bool fx_on(const fx_cap *c, const fx_sf *sf)
 {
-	(void)f;
 	if (c->rc != 0)
 		return false;
 	if (sf == NULL)
@@ -520,7 +524,7 @@ size_t fx_count(const fx *f, const fx_sf *sf, uint8_t mask, uint8_t want)
 	size_t i, n = 0;
 
 	for (i = 0; i < f->ncap; i++)
-		if (fx_on(f, &f->cap[i], sf) && (f->cap[i].p.flags & mask) == want)
+		if (fx_on(&f->cap[i], sf) && (f->cap[i].p.flags & mask) == want)
 			n++;
 	return n;
 }
@@ -530,7 +534,7 @@ const fx_cap *fx_first(const fx *f, const fx_sf *sf, uint8_t mask, uint8_t want)
 	size_t i;
 
 	for (i = 0; i < f->ncap; i++)
-		if (fx_on(f, &f->cap[i], sf) && (f->cap[i].p.flags & mask) == want)
+		if (fx_on(&f->cap[i], sf) && (f->cap[i].p.flags & mask) == want)
 			return &f->cap[i];
 	return NULL;
 }
@@ -540,7 +544,7 @@ const fx_cap *fx_last(const fx *f, const fx_sf *sf, uint8_t mask, uint8_t want)
 	size_t i;
 
 	for (i = f->ncap; i > 0; i--)
-		if (fx_on(f, &f->cap[i - 1], sf) && (f->cap[i - 1].p.flags & mask) == want)
+		if (fx_on(&f->cap[i - 1], sf) && (f->cap[i - 1].p.flags & mask) == want)
 			return &f->cap[i - 1];
 	return NULL;
 }
@@ -550,7 +554,7 @@ size_t fx_count_data(const fx *f, const fx_sf *sf)
 	size_t i, n = 0;
 
 	for (i = 0; i < f->ncap; i++)
-		if (fx_on(f, &f->cap[i], sf) && f->cap[i].p.paylen > 0)
+		if (fx_on(&f->cap[i], sf) && f->cap[i].p.paylen > 0)
 			n++;
 	return n;
 }
@@ -560,7 +564,7 @@ size_t fx_count_opt(const fx *f, const fx_sf *sf, uint32_t bits)
 	size_t i, n = 0;
 
 	for (i = 0; i < f->ncap; i++)
-		if (fx_on(f, &f->cap[i], sf) && f->cap[i].orc == 0 && (f->cap[i].o.present & bits))
+		if (fx_on(&f->cap[i], sf) && f->cap[i].orc == 0 && (f->cap[i].o.present & bits))
 			n++;
 	return n;
 }

@@ -55,12 +55,12 @@
 typedef struct forge_seg {
 	const mps_addr *src, *dst; /* IPv4 addresses with ports */
 	uint32_t seq, ack;
-	uint8_t flags;	    /* MPS_TH_* */
+	uint8_t flags; /* MPS_TH_* */
 	uint16_t window;
 	const mps_opts *o;  /* options to write (NULL: none) */
 	const uint8_t *raw; /* bytes written after o's, as they are */
 	size_t rawlen;
-	const void *data;   /* payload */
+	const void *data; /* payload */
 	size_t len;
 } forge_seg;
 
@@ -102,46 +102,46 @@ typedef struct fx_sf {
 	uint32_t ts_recent; /* the stack's last TSval */
 	uint32_t nonce;	    /* MP_JOIN: ours */
 	uint32_t stack_nonce;
-	uint8_t addr_id;    /* MP_JOIN: our address id */
-	uint8_t stack_id;   /* MP_JOIN: the stack's address id */
+	uint8_t addr_id;       /* MP_JOIN: our address id */
+	uint8_t stack_id;      /* MP_JOIN: the stack's address id */
 	uint64_t stack_hmac64; /* MP_JOIN: the stack's SYN-ACK HMAC */
 } fx_sf;
 
 /* How a fixture is set up (zero = the default noted). */
 typedef struct fx_opts {
-	bool mptcp;	      /* the peer speaks MPTCP (MP_CAPABLE) */
-	bool csum;	      /* the peer asks for DSS checksums */
+	bool mptcp;		    /* the peer speaks MPTCP (MP_CAPABLE) */
+	bool csum;		    /* the peer asks for DSS checksums */
 	bool no_ts, no_sack, no_ws; /* options left out of the peer's SYN */
-	uint16_t mss;	      /* the peer's MSS; 0 -> 1460 */
-	uint8_t wscale;	      /* the peer's window shift */
-	uint16_t window;      /* the peer's window field; 0 -> 65535 */
-	uint32_t rcvbuf;      /* stack config; 0 -> 256 KiB */
-	uint32_t sndbuf;      /* stack config; 0 -> 256 KiB */
-	bool stack_no_mptcp;  /* stack config no_mptcp */
-	uint64_t key;	      /* the peer's MPTCP key; 0 -> FX_KEY_A */
-	uint64_t stack_key;   /* force the stack's first key; 0 -> random */
-	uint64_t rtt;	      /* handshake round trip; 0 -> 10 ms */
-	uint32_t iss;	      /* the peer's ISS; 0 -> a fixed value */
-	const char *announce; /* server role: mps_stack_add_announce("ip[:port]") */
+	uint16_t mss;		    /* the peer's MSS; 0 -> 1460 */
+	uint8_t wscale;		    /* the peer's window shift */
+	uint16_t window;	    /* the peer's window field; 0 -> 65535 */
+	uint32_t rcvbuf;	    /* stack config; 0 -> 256 KiB */
+	uint32_t sndbuf;	    /* stack config; 0 -> 256 KiB */
+	bool stack_no_mptcp;	    /* stack config no_mptcp */
+	uint64_t key;		    /* the peer's MPTCP key; 0 -> FX_KEY_A */
+	uint64_t stack_key;	    /* force the stack's first key; 0 -> random */
+	uint64_t rtt;		    /* handshake round trip; 0 -> 10 ms */
+	uint32_t iss;		    /* the peer's ISS; 0 -> a fixed value */
+	const char *announce;	    /* server role: mps_stack_add_announce("ip[:port]") */
 } fx_opts;
 
 typedef struct fx {
 	mps_stack *s;
 	fx_opts opts;
-	bool server;	     /* the stack's role */
+	bool server; /* the stack's role */
 	uint64_t now;
 	uint64_t rng;
 	uint64_t force_keys[FX_FORCE_MAX]; /* 8-byte random draws to hand out */
 	size_t nforce;
 
-	fx_cap *cap;	     /* FX_CAP_MAX entries */
+	fx_cap *cap; /* FX_CAP_MAX entries */
 	size_t ncap, lost;
 
 	unsigned nev[MPS_EV_SUBFLOW + 1];
-	mps_conn *conn;	     /* accepted (server) or connected (client) */
+	mps_conn *conn; /* accepted (server) or connected (client) */
 	bool closed;
 	int close_err;
-	int subflow_err;     /* err of the last MPS_EV_SUBFLOW */
+	int subflow_err; /* err of the last MPS_EV_SUBFLOW */
 
 	fx_sf sf[FX_MAX_SF];
 	size_t nsf;
@@ -151,9 +151,9 @@ typedef struct fx {
 	uint64_t key, stack_key;
 	uint32_t token, stack_token;
 	uint64_t idsn, stack_idsn;
-	uint64_t dsn_nxt;    /* the next DSN we send */
-	uint64_t data_ack;   /* the DATA_ACK we send */
-	uint64_t dsn_seen;   /* end of the highest mapping the stack sent */
+	uint64_t dsn_nxt;  /* the next DSN we send */
+	uint64_t data_ack; /* the DATA_ACK we send */
+	uint64_t dsn_seen; /* end of the highest mapping the stack sent */
 } fx;
 
 /* fx_init_server: a stack that owns 10.88.1.1 and listens on :8080;
@@ -192,7 +192,7 @@ typedef struct fx_seg {
 	size_t len;
 	bool keep;
 	bool no_ts;
-	bool win_set;	/* use window below instead of sf->window */
+	bool win_set; /* use window below instead of sf->window */
 	uint16_t window;
 } fx_seg;
 

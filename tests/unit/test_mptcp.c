@@ -130,8 +130,9 @@ static uint64_t mp_last_data_ack(const fx *f, const fx_sf *sf)
 		if (sf != NULL && !mps_addr_eq(&c->p.dst, &sf->peer))
 			continue;
 		if ((c->o.present & MPS_OPT_DSS) && c->o.dss.has_ack)
-			return c->o.dss.ack64 ? c->o.dss.data_ack
-					      : mps_seq_expand32(f->dsn_nxt, (uint32_t)c->o.dss.data_ack);
+			return c->o.dss.ack64
+				   ? c->o.dss.data_ack
+				   : mps_seq_expand32(f->dsn_nxt, (uint32_t)c->o.dss.data_ack);
 	}
 	return 0;
 }
@@ -300,8 +301,9 @@ static void test_mptcp_first_data_mp_capable_form_starts_at_idsn_plus_1(void)
 	o.mpc.has_dll = true;
 	o.mpc.dll = sizeof(data);
 	CU_ASSERT_EQUAL(mps_opt_len(&o, MPS_OPT_MPC), MPS_MPC_LEN_DATA);
-	fx_send(&f, sf, (fx_seg){.flags = MPS_TH_ACK | MPS_TH_PSH, .o = &o, .data = data,
-				 .len = sizeof(data)});
+	fx_send(
+	    &f, sf,
+	    (fx_seg){.flags = MPS_TH_ACK | MPS_TH_PSH, .o = &o, .data = data, .len = sizeof(data)});
 	CU_ASSERT_FATAL(f.conn != NULL);
 	CU_ASSERT_EQUAL(fx_read(&f, got, sizeof(got), NULL), sizeof(data));
 	CU_ASSERT_EQUAL(memcmp(got, data, sizeof(data)), 0);
@@ -412,6 +414,56 @@ static void test_mptcp_join_with_right_hmac_gets_fourth_ack_and_carries_data(voi
 	fx_free(&f);
 }
 
+/* Known failure: RFC 8684 §3.2: the initiator repeats its third ACK until
+ * the fourth ACK arrives (this stack does so too, SF_TIMER_JOIN_ACK), so a
+ * repeated third ACK must be acknowledged again - and counted once.  The
+ * stack stays silent: if the fourth ACK is lost and the responder has no
+ * data to send, the initiator gives up and resets the subflow. */
+static void test_mptcp_join_repeated_third_ack_is_acked_again(void)
+{
+	fx f;
+	fx_sf *j;
+
+	mp_setup(&f);
+	j = mp_join(&f, "10.77.0.3:40001", 2, false, 10 * FX_MS);
+	fx_advance(&f, 300 * FX_MS); /* the fourth ACK was lost */
+	fx_clear(&f);
+	mp_join_ack(&f, j, true);
+	CU_ASSERT_EQUAL(fx_count(&f, j, 0xff, MPS_TH_ACK), 1);
+	CU_ASSERT_EQUAL(fx_count(&f, j, MPS_TH_RST, MPS_TH_RST), 0);
+	CU_ASSERT_EQUAL(fx_stats(&f).joins_accepted, 1);
+	fx_free(&f);
+}
+
+/* A DATA_ACK for data never sent is ignored (RFC 8684 §3.3.2, like
+ * RFC 9293's SEG.ACK > SND.NXT). */
+static void test_mptcp_data_ack_beyond_sent_data_is_ignored(void)
+{
+	fx f;
+	fx_sf *sf;
+	mps_conn_info ci;
+	mps_opts o;
+
+	mp_setup(&f);
+	sf = &f.sf[0];
+	mp_app_send(&f, 1000, 45);
+	memset(&o, 0, sizeof(o));
+	f.data_ack = f.stack_idsn + 1 + 5000;
+	fx_opt_data_ack(&f, &o);
+	sf->rcv_nxt = sf->seen_nxt;
+	fx_send(&f, sf, (fx_seg){.flags = MPS_TH_ACK, .o = &o});
+	mp_info(&f, &ci, NULL, 0);
+	CU_ASSERT_EQUAL(ci.bytes_acked, 0);
+	CU_ASSERT_EQUAL(ci.data_ack_received, f.stack_idsn + 1);
+	/* The right one still counts. */
+	f.data_ack = f.stack_idsn + 1 + 1000;
+	fx_opt_data_ack(&f, &o);
+	fx_send(&f, sf, (fx_seg){.flags = MPS_TH_ACK, .o = &o});
+	mp_info(&f, &ci, NULL, 0);
+	CU_ASSERT_EQUAL(ci.bytes_acked, 1000);
+	fx_free(&f);
+}
+
 /* The client side of a join: the stack checks the SYN-ACK HMAC and sends
  * its own 160-bit HMAC on the third ACK. */
 static fx_sf *mp_client_join_to_announced(fx *f)
@@ -492,7 +544,8 @@ static void test_mptcp_client_join_synack_with_wrong_hmac_is_reset(void)
 	j = mp_client_join_to_announced(&f);
 	CU_ASSERT_FATAL(j != NULL);
 	fx_advance(&f, 5 * FX_MS);
-	mp_client_synack(&f, j, mps_join_hmac64(f.key, f.stack_key, 0x5eed1234u, j->stack_nonce) ^ 1);
+	mp_client_synack(&f, j,
+			 mps_join_hmac64(f.key, f.stack_key, 0x5eed1234u, j->stack_nonce) ^ 1);
 	CU_ASSERT_EQUAL(fx_count(&f, j, MPS_TH_RST, MPS_TH_RST), 1);
 	CU_ASSERT_EQUAL(fx_count_opt(&f, j, MPS_OPT_JOIN), 0);
 	CU_ASSERT(!f.closed);
@@ -522,7 +575,8 @@ static void test_mptcp_dss_32bit_dsn_is_expanded_across_2_32(void)
 		fx_opt_map(&o, first + off, fx_ssn(sf), (uint16_t)lens[i]);
 		o.dss.map64 = false;
 		o.dss.dsn = (uint32_t)(first + off); /* the 32-bit form */
-		fx_send(&f, sf, (fx_seg){.flags = MPS_TH_ACK, .o = &o, .data = data + off, .len = lens[i]});
+		fx_send(&f, sf,
+			(fx_seg){.flags = MPS_TH_ACK, .o = &o, .data = data + off, .len = lens[i]});
 		off += lens[i];
 	}
 	CU_ASSERT_EQUAL(fx_read(&f, got, sizeof(got), NULL), sizeof(data));
@@ -634,8 +688,10 @@ static void test_mptcp_divergent_bytes_for_one_dsn_are_never_spliced(void)
 		memset(&o, 0, sizeof(o));
 		fx_opt_data_ack(&f, &o);
 		fx_opt_map(&o, d + 100, fx_ssn(sf) + 100, 1000);
-		fx_send(&f, sf, (fx_seg){.flags = MPS_TH_ACK, .dseq = 100, .o = &o, .data = a + 100,
-					 .len = 1000});
+		fx_send(
+		    &f, sf,
+		    (fx_seg){
+			.flags = MPS_TH_ACK, .dseq = 100, .o = &o, .data = a + 100, .len = 1000});
 	}
 	fx_send_data(&f, j, d + 600, b + 600, 1000);
 	{
@@ -643,8 +699,9 @@ static void test_mptcp_divergent_bytes_for_one_dsn_are_never_spliced(void)
 		memset(&o, 0, sizeof(o));
 		fx_opt_data_ack(&f, &o);
 		fx_opt_map(&o, d, fx_ssn(sf), 100);
-		fx_send(&f, sf, (fx_seg){.flags = MPS_TH_ACK, .o = &o, .data = a, .len = 100,
-					 .keep = true});
+		fx_send(
+		    &f, sf,
+		    (fx_seg){.flags = MPS_TH_ACK, .o = &o, .data = a, .len = 100, .keep = true});
 		sf->snd_nxt += 1100;
 	}
 	n = fx_read(&f, got, sizeof(got), NULL);
@@ -987,13 +1044,21 @@ static void test_mptcp_broken_option_list_drops_the_packet(void)
 	mp_setup(&f);
 	before = fx_stats(&f).drop_malformed;
 	fx_clear(&f);
-	CU_ASSERT_EQUAL(fx_send(&f, &f.sf[0], (fx_seg){.flags = MPS_TH_ACK, .raw = short_len,
-						       .rawlen = sizeof(short_len), .data = "bad",
-						       .len = 3, .keep = true}),
+	CU_ASSERT_EQUAL(fx_send(&f, &f.sf[0],
+				(fx_seg){.flags = MPS_TH_ACK,
+					 .raw = short_len,
+					 .rawlen = sizeof(short_len),
+					 .data = "bad",
+					 .len = 3,
+					 .keep = true}),
 			MPS_ERR_MALFORMED);
-	CU_ASSERT_EQUAL(fx_send(&f, &f.sf[0], (fx_seg){.flags = MPS_TH_ACK, .raw = too_long,
-						       .rawlen = sizeof(too_long), .data = "bad",
-						       .len = 3, .keep = true}),
+	CU_ASSERT_EQUAL(fx_send(&f, &f.sf[0],
+				(fx_seg){.flags = MPS_TH_ACK,
+					 .raw = too_long,
+					 .rawlen = sizeof(too_long),
+					 .data = "bad",
+					 .len = 3,
+					 .keep = true}),
 			MPS_ERR_MALFORMED);
 	CU_ASSERT_EQUAL(fx_stats(&f).drop_malformed, before + 2);
 	CU_ASSERT_EQUAL(f.ncap, 0);
@@ -1018,9 +1083,13 @@ static void test_mptcp_malformed_suboption_is_ignored_and_segment_processed(void
 	fx_pattern(data, sizeof(data), 37);
 	memset(&o, 0, sizeof(o));
 	fx_opt_map(&o, d, fx_ssn(sf), sizeof(data));
-	CU_ASSERT_EQUAL(fx_send(&f, sf, (fx_seg){.flags = MPS_TH_ACK, .o = &o, .raw = bad_prio,
-						 .rawlen = sizeof(bad_prio), .data = data,
-						 .len = sizeof(data)}),
+	CU_ASSERT_EQUAL(fx_send(&f, sf,
+				(fx_seg){.flags = MPS_TH_ACK,
+					 .o = &o,
+					 .raw = bad_prio,
+					 .rawlen = sizeof(bad_prio),
+					 .data = data,
+					 .len = sizeof(data)}),
 			0);
 	CU_ASSERT_EQUAL(fx_stats(&f).opt_malformed, before + 1);
 	CU_ASSERT_EQUAL(fx_read(&f, got, sizeof(got), NULL), sizeof(data));
@@ -1046,8 +1115,9 @@ static int mp_send_csum_data(fx *f, fx_sf *sf, uint64_t dsn, const uint8_t *data
 	o.dss.csum = mps_dss_csum(dsn, fx_ssn(sf), (uint16_t)len, &iov, 1) ^ spoil;
 	if (dsn == f->dsn_nxt && spoil == 0)
 		f->dsn_nxt += len;
-	return fx_send(f, sf, (fx_seg){.flags = MPS_TH_ACK, .o = &o, .data = data, .len = len,
-				       .keep = spoil != 0});
+	return fx_send(
+	    f, sf,
+	    (fx_seg){.flags = MPS_TH_ACK, .o = &o, .data = data, .len = len, .keep = spoil != 0});
 }
 
 static void test_mptcp_dss_checksum_is_sent_when_negotiated(void)
@@ -1199,8 +1269,8 @@ static void test_mptcp_server_announces_until_echoed(void)
 	CU_ASSERT_FATAL(c != NULL);
 	CU_ASSERT(!c->o.add_addr.echo);
 	CU_ASSERT(mps_addr_ip_eq(&c->o.add_addr.addr, &a));
-	CU_ASSERT_EQUAL(c->o.add_addr.hmac,
-			mps_addaddr_hmac(f.stack_key, f.key, c->o.add_addr.id, &c->o.add_addr.addr));
+	CU_ASSERT_EQUAL(c->o.add_addr.hmac, mps_addaddr_hmac(f.stack_key, f.key, c->o.add_addr.id,
+							     &c->o.add_addr.addr));
 	/* Not echoed: sent again. */
 	fx_clear(&f);
 	fx_advance(&f, 1500 * FX_MS);
@@ -1220,82 +1290,86 @@ static void test_mptcp_server_announces_until_echoed(void)
 }
 
 static CU_TestInfo tests_mptcp[] = {
-	{"test_mptcp_synack_key_gives_the_connection_token",
-	 test_mptcp_synack_key_gives_the_connection_token},
-	{"test_mptcp_synack_key_token_is_unique_among_connections",
-	 test_mptcp_synack_key_token_is_unique_among_connections},
-	{"test_mptcp_third_ack_with_wrong_receiver_key_is_reset",
-	 test_mptcp_third_ack_with_wrong_receiver_key_is_reset},
-	{"test_mptcp_first_data_mp_capable_form_starts_at_idsn_plus_1",
-	 test_mptcp_first_data_mp_capable_form_starts_at_idsn_plus_1},
-	{"test_mptcp_join_with_unknown_token_is_refused_without_state",
-	 test_mptcp_join_with_unknown_token_is_refused_without_state},
-	{"test_mptcp_join_synack_carries_the_truncated_hmac",
-	 test_mptcp_join_synack_carries_the_truncated_hmac},
-	{"test_mptcp_join_third_ack_with_wrong_hmac_is_reset",
-	 test_mptcp_join_third_ack_with_wrong_hmac_is_reset},
-	{"test_mptcp_join_with_right_hmac_gets_fourth_ack_and_carries_data",
-	 test_mptcp_join_with_right_hmac_gets_fourth_ack_and_carries_data},
-	{"test_mptcp_client_join_third_ack_carries_the_hmac",
-	 test_mptcp_client_join_third_ack_carries_the_hmac},
-	{"test_mptcp_client_join_synack_with_wrong_hmac_is_reset",
-	 test_mptcp_client_join_synack_with_wrong_hmac_is_reset},
-	{"test_mptcp_dss_32bit_dsn_is_expanded_across_2_32",
-	 test_mptcp_dss_32bit_dsn_is_expanded_across_2_32},
-	{"test_mptcp_dss_32bit_data_ack_is_expanded_across_2_32",
-	 test_mptcp_dss_32bit_data_ack_is_expanded_across_2_32},
-	{"test_mptcp_dss_mapping_may_span_two_segments", test_mptcp_dss_mapping_may_span_two_segments},
-	{"test_mptcp_duplicate_data_on_two_subflows_is_delivered_once",
-	 test_mptcp_duplicate_data_on_two_subflows_is_delivered_once},
-	{"test_mptcp_divergent_bytes_for_one_dsn_are_never_spliced",
-	 test_mptcp_divergent_bytes_for_one_dsn_are_never_spliced},
-	{"test_mptcp_data_fin_alone_ends_the_stream_after_the_data",
-	 test_mptcp_data_fin_alone_ends_the_stream_after_the_data},
-	{"test_mptcp_data_fin_before_the_data_waits_for_it",
-	 test_mptcp_data_fin_before_the_data_waits_for_it},
-	{"test_mptcp_add_addr_with_bad_hmac_is_ignored_and_counted",
-	 test_mptcp_add_addr_with_bad_hmac_is_ignored_and_counted},
-	{"test_mptcp_add_addr_with_good_hmac_is_echoed", test_mptcp_add_addr_with_good_hmac_is_echoed},
-	{"test_mptcp_add_addr_makes_the_client_join_it", test_mptcp_add_addr_makes_the_client_join_it},
-	{"test_mptcp_remove_addr_resets_the_subflows_of_that_id",
-	 test_mptcp_remove_addr_resets_the_subflows_of_that_id},
-	{"test_mptcp_mp_prio_backup_gets_no_new_data", test_mptcp_mp_prio_backup_gets_no_new_data},
-	{"test_mptcp_fastclose_with_our_key_closes_the_connection",
-	 test_mptcp_fastclose_with_our_key_closes_the_connection},
-	{"test_mptcp_fastclose_with_wrong_key_is_ignored",
-	 test_mptcp_fastclose_with_wrong_key_is_ignored},
-	{"test_mptcp_synack_without_mp_capable_falls_back_to_tcp",
-	 test_mptcp_synack_without_mp_capable_falls_back_to_tcp},
-	{"test_mptcp_data_without_dss_falls_back_to_an_infinite_mapping",
-	 test_mptcp_data_without_dss_falls_back_to_an_infinite_mapping},
-	{"test_mptcp_broken_option_list_drops_the_packet",
-	 test_mptcp_broken_option_list_drops_the_packet},
-	{"test_mptcp_malformed_suboption_is_ignored_and_segment_processed",
-	 test_mptcp_malformed_suboption_is_ignored_and_segment_processed},
-	{"test_mptcp_dss_checksum_is_sent_when_negotiated",
-	 test_mptcp_dss_checksum_is_sent_when_negotiated},
-	{"test_mptcp_dss_checksum_right_is_delivered", test_mptcp_dss_checksum_right_is_delivered},
-	{"test_mptcp_dss_checksum_failure_is_not_delivered",
-	 test_mptcp_dss_checksum_failure_is_not_delivered},
-	{"test_mptcp_dss_checksum_failure_is_signalled_with_mp_fail_or_rst",
-	 test_mptcp_dss_checksum_failure_is_signalled_with_mp_fail_or_rst},
-	{"test_mptcp_dss_checksum_covers_a_mapping_over_two_segments",
-	 test_mptcp_dss_checksum_covers_a_mapping_over_two_segments},
-	{"test_mptcp_data_segments_fit_the_peer_mss", test_mptcp_data_segments_fit_the_peer_mss},
-	{"test_mptcp_server_announces_until_echoed", test_mptcp_server_announces_until_echoed},
-	CU_TEST_INFO_NULL,
+    {"test_mptcp_synack_key_gives_the_connection_token",
+     test_mptcp_synack_key_gives_the_connection_token},
+    {"test_mptcp_synack_key_token_is_unique_among_connections",
+     test_mptcp_synack_key_token_is_unique_among_connections},
+    {"test_mptcp_third_ack_with_wrong_receiver_key_is_reset",
+     test_mptcp_third_ack_with_wrong_receiver_key_is_reset},
+    {"test_mptcp_first_data_mp_capable_form_starts_at_idsn_plus_1",
+     test_mptcp_first_data_mp_capable_form_starts_at_idsn_plus_1},
+    {"test_mptcp_join_with_unknown_token_is_refused_without_state",
+     test_mptcp_join_with_unknown_token_is_refused_without_state},
+    {"test_mptcp_join_synack_carries_the_truncated_hmac",
+     test_mptcp_join_synack_carries_the_truncated_hmac},
+    {"test_mptcp_join_third_ack_with_wrong_hmac_is_reset",
+     test_mptcp_join_third_ack_with_wrong_hmac_is_reset},
+    {"test_mptcp_join_with_right_hmac_gets_fourth_ack_and_carries_data",
+     test_mptcp_join_with_right_hmac_gets_fourth_ack_and_carries_data},
+    {"test_mptcp_data_ack_beyond_sent_data_is_ignored",
+     test_mptcp_data_ack_beyond_sent_data_is_ignored},
+    {"test_mptcp_client_join_third_ack_carries_the_hmac",
+     test_mptcp_client_join_third_ack_carries_the_hmac},
+    {"test_mptcp_client_join_synack_with_wrong_hmac_is_reset",
+     test_mptcp_client_join_synack_with_wrong_hmac_is_reset},
+    {"test_mptcp_dss_32bit_dsn_is_expanded_across_2_32",
+     test_mptcp_dss_32bit_dsn_is_expanded_across_2_32},
+    {"test_mptcp_dss_32bit_data_ack_is_expanded_across_2_32",
+     test_mptcp_dss_32bit_data_ack_is_expanded_across_2_32},
+    {"test_mptcp_dss_mapping_may_span_two_segments", test_mptcp_dss_mapping_may_span_two_segments},
+    {"test_mptcp_duplicate_data_on_two_subflows_is_delivered_once",
+     test_mptcp_duplicate_data_on_two_subflows_is_delivered_once},
+    {"test_mptcp_divergent_bytes_for_one_dsn_are_never_spliced",
+     test_mptcp_divergent_bytes_for_one_dsn_are_never_spliced},
+    {"test_mptcp_data_fin_alone_ends_the_stream_after_the_data",
+     test_mptcp_data_fin_alone_ends_the_stream_after_the_data},
+    {"test_mptcp_data_fin_before_the_data_waits_for_it",
+     test_mptcp_data_fin_before_the_data_waits_for_it},
+    {"test_mptcp_add_addr_with_bad_hmac_is_ignored_and_counted",
+     test_mptcp_add_addr_with_bad_hmac_is_ignored_and_counted},
+    {"test_mptcp_add_addr_with_good_hmac_is_echoed", test_mptcp_add_addr_with_good_hmac_is_echoed},
+    {"test_mptcp_add_addr_makes_the_client_join_it", test_mptcp_add_addr_makes_the_client_join_it},
+    {"test_mptcp_remove_addr_resets_the_subflows_of_that_id",
+     test_mptcp_remove_addr_resets_the_subflows_of_that_id},
+    {"test_mptcp_mp_prio_backup_gets_no_new_data", test_mptcp_mp_prio_backup_gets_no_new_data},
+    {"test_mptcp_fastclose_with_our_key_closes_the_connection",
+     test_mptcp_fastclose_with_our_key_closes_the_connection},
+    {"test_mptcp_fastclose_with_wrong_key_is_ignored",
+     test_mptcp_fastclose_with_wrong_key_is_ignored},
+    {"test_mptcp_synack_without_mp_capable_falls_back_to_tcp",
+     test_mptcp_synack_without_mp_capable_falls_back_to_tcp},
+    {"test_mptcp_data_without_dss_falls_back_to_an_infinite_mapping",
+     test_mptcp_data_without_dss_falls_back_to_an_infinite_mapping},
+    {"test_mptcp_broken_option_list_drops_the_packet",
+     test_mptcp_broken_option_list_drops_the_packet},
+    {"test_mptcp_malformed_suboption_is_ignored_and_segment_processed",
+     test_mptcp_malformed_suboption_is_ignored_and_segment_processed},
+    {"test_mptcp_dss_checksum_is_sent_when_negotiated",
+     test_mptcp_dss_checksum_is_sent_when_negotiated},
+    {"test_mptcp_dss_checksum_right_is_delivered", test_mptcp_dss_checksum_right_is_delivered},
+    {"test_mptcp_dss_checksum_failure_is_not_delivered",
+     test_mptcp_dss_checksum_failure_is_not_delivered},
+    {"test_mptcp_dss_checksum_failure_is_signalled_with_mp_fail_or_rst",
+     test_mptcp_dss_checksum_failure_is_signalled_with_mp_fail_or_rst},
+    {"test_mptcp_dss_checksum_covers_a_mapping_over_two_segments",
+     test_mptcp_dss_checksum_covers_a_mapping_over_two_segments},
+    {"test_mptcp_data_segments_fit_the_peer_mss", test_mptcp_data_segments_fit_the_peer_mss},
+    {"test_mptcp_server_announces_until_echoed", test_mptcp_server_announces_until_echoed},
+    CU_TEST_INFO_NULL,
 };
 
 /* Tests that show open stack bugs (see the comment above each). */
 static CU_TestInfo tests_mptcp_known_fail[] = {
-	{"test_mptcp_token_collision_never_reuses_a_token",
-	 test_mptcp_token_collision_never_reuses_a_token},
-	{"test_mptcp_refused_handshake_leaves_no_state", test_mptcp_refused_handshake_leaves_no_state},
-	{"test_mptcp_fastclose_is_answered_with_rst_on_every_subflow",
-	 test_mptcp_fastclose_is_answered_with_rst_on_every_subflow},
-	{"test_mptcp_dss_without_negotiated_checksum_resets_the_subflow",
-	 test_mptcp_dss_without_negotiated_checksum_resets_the_subflow},
-	CU_TEST_INFO_NULL,
+    {"test_mptcp_token_collision_never_reuses_a_token",
+     test_mptcp_token_collision_never_reuses_a_token},
+    {"test_mptcp_refused_handshake_leaves_no_state", test_mptcp_refused_handshake_leaves_no_state},
+    {"test_mptcp_fastclose_is_answered_with_rst_on_every_subflow",
+     test_mptcp_fastclose_is_answered_with_rst_on_every_subflow},
+    {"test_mptcp_dss_without_negotiated_checksum_resets_the_subflow",
+     test_mptcp_dss_without_negotiated_checksum_resets_the_subflow},
+    {"test_mptcp_join_repeated_third_ack_is_acked_again",
+     test_mptcp_join_repeated_third_ack_is_acked_again},
+    CU_TEST_INFO_NULL,
 };
 
 UNIT_SUITE(mptcp, tests_mptcp)

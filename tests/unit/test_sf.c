@@ -214,7 +214,8 @@ static void test_sf_syn_on_established_gets_challenge_ack(void)
 		mps_opts o;
 		fx_opt_syn(&f, sf, &o);
 		fx_clear(&f);
-		fx_send(&f, sf, (fx_seg){.flags = MPS_TH_SYN, .dseq = dseqs[i], .o = &o, .keep = true});
+		fx_send(&f, sf,
+			(fx_seg){.flags = MPS_TH_SYN, .dseq = dseqs[i], .o = &o, .keep = true});
 		CU_ASSERT_EQUAL(f.ncap, 1);
 		CU_ASSERT_EQUAL(fx_count(&f, sf, MPS_TH_RST, MPS_TH_RST), 0);
 		a = fx_last(&f, sf, 0xff, MPS_TH_ACK);
@@ -241,7 +242,8 @@ static void test_sf_old_duplicate_segment_is_acked_not_delivered(void)
 	readable = f.nev[MPS_EV_READABLE];
 	fx_advance(&f, 100 * FX_MS); /* let the delayed ACK go */
 	fx_clear(&f);
-	fx_send(&f, sf, (fx_seg){.flags = MPS_TH_ACK | MPS_TH_PSH, .dseq = -5, .data = "first", .len = 5});
+	fx_send(&f, sf,
+		(fx_seg){.flags = MPS_TH_ACK | MPS_TH_PSH, .dseq = -5, .data = "first", .len = 5});
 	CU_ASSERT_EQUAL(f.ncap, 1); /* answered at once */
 	a = fx_last(&f, sf, 0xff, MPS_TH_ACK);
 	CU_ASSERT_FATAL(a != NULL);
@@ -264,7 +266,8 @@ static void test_sf_out_of_order_data_gets_immediate_ack_with_sack(void)
 	sf = &f.sf[0];
 	fx_pattern(data, sizeof(data), 1);
 	fx_clear(&f);
-	fx_send(&f, sf, (fx_seg){.flags = MPS_TH_ACK, .dseq = 1000, .data = data + 1000, .len = 1000});
+	fx_send(&f, sf,
+		(fx_seg){.flags = MPS_TH_ACK, .dseq = 1000, .data = data + 1000, .len = 1000});
 	CU_ASSERT_EQUAL(f.ncap, 1);
 	a = fx_last(&f, sf, 0xff, MPS_TH_ACK);
 	CU_ASSERT_FATAL(a != NULL);
@@ -286,8 +289,10 @@ static void test_sf_filled_hole_moves_cumulative_ack(void)
 	setup_established_server(&f, (fx_opts){0});
 	sf = &f.sf[0];
 	fx_pattern(data, sizeof(data), 2);
-	fx_send(&f, sf, (fx_seg){.flags = MPS_TH_ACK, .dseq = 2000, .data = data + 2000, .len = 1000});
-	fx_send(&f, sf, (fx_seg){.flags = MPS_TH_ACK, .dseq = 1000, .data = data + 1000, .len = 1000});
+	fx_send(&f, sf,
+		(fx_seg){.flags = MPS_TH_ACK, .dseq = 2000, .data = data + 2000, .len = 1000});
+	fx_send(&f, sf,
+		(fx_seg){.flags = MPS_TH_ACK, .dseq = 1000, .data = data + 1000, .len = 1000});
 	a = fx_last(&f, sf, 0xff, MPS_TH_ACK);
 	CU_ASSERT_FATAL(a != NULL);
 	CU_ASSERT_EQUAL(a->p.ack, sf->snd_nxt);
@@ -318,8 +323,12 @@ static void test_sf_data_is_delivered_in_order_and_byte_exact(void)
 	sf = &f.sf[0];
 	fx_pattern(data, sizeof(data), 3);
 	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
-		fx_send(&f, sf, (fx_seg){.flags = MPS_TH_ACK, .dseq = order[i] * 700,
-					 .data = data + order[i] * 700, .len = 700, .keep = true});
+		fx_send(&f, sf,
+			(fx_seg){.flags = MPS_TH_ACK,
+				 .dseq = order[i] * 700,
+				 .data = data + order[i] * 700,
+				 .len = 700,
+				 .keep = true});
 	sf->snd_nxt += sizeof(data);
 	CU_ASSERT(f.nev[MPS_EV_READABLE] > 0);
 	n = fx_read(&f, got, sizeof(got), &eof);
@@ -345,7 +354,8 @@ static void test_sf_single_segment_ack_is_delayed(void)
 	fx_pattern(data, sizeof(data), 4);
 	fx_clear(&f);
 	t0 = f.now;
-	fx_send(&f, sf, (fx_seg){.flags = MPS_TH_ACK | MPS_TH_PSH, .data = data, .len = sizeof(data)});
+	fx_send(&f, sf,
+		(fx_seg){.flags = MPS_TH_ACK | MPS_TH_PSH, .data = data, .len = sizeof(data)});
 	CU_ASSERT_EQUAL(f.ncap, 0);
 	t = mps_stack_next_expiry(f.s);
 	CU_ASSERT(t > t0);
@@ -651,7 +661,8 @@ static void test_sf_peer_fin_is_acked_and_read_as_eof(void)
 	sf = &f.sf[0];
 	fx_pattern(data, sizeof(data), 11);
 	fx_clear(&f);
-	fx_send(&f, sf, (fx_seg){.flags = MPS_TH_ACK | MPS_TH_FIN, .data = data, .len = sizeof(data)});
+	fx_send(&f, sf,
+		(fx_seg){.flags = MPS_TH_ACK | MPS_TH_FIN, .data = data, .len = sizeof(data)});
 	a = fx_last(&f, sf, 0xff, MPS_TH_ACK);
 	CU_ASSERT_FATAL(a != NULL);
 	CU_ASSERT_EQUAL(a->p.ack, sf->snd_nxt); /* data + FIN */
@@ -778,8 +789,12 @@ static void test_sf_ack_for_unsent_data_is_answered_and_dropped(void)
 	sf = &f.sf[0];
 	seq = sf->snd_nxt;
 	fx_clear(&f);
-	fx_send(&f, sf, (fx_seg){.flags = MPS_TH_ACK | MPS_TH_PSH, .dack = 5000, .data = "bogus",
-				 .len = 5, .keep = true});
+	fx_send(&f, sf,
+		(fx_seg){.flags = MPS_TH_ACK | MPS_TH_PSH,
+			 .dack = 5000,
+			 .data = "bogus",
+			 .len = 5,
+			 .keep = true});
 	a = fx_last(&f, sf, 0xff, MPS_TH_ACK);
 	CU_ASSERT_FATAL(a != NULL);
 	CU_ASSERT_EQUAL(a->p.ack, seq);
@@ -803,8 +818,9 @@ static void test_sf_fin_after_a_hole_waits_for_the_data(void)
 	sf = &f.sf[0];
 	fx_pattern(data, sizeof(data), 12);
 	fx_clear(&f);
-	fx_send(&f, sf, (fx_seg){.flags = MPS_TH_ACK | MPS_TH_FIN, .dseq = 500, .data = data + 500,
-				 .len = 500});
+	fx_send(&f, sf,
+		(fx_seg){
+		    .flags = MPS_TH_ACK | MPS_TH_FIN, .dseq = 500, .data = data + 500, .len = 500});
 	a = fx_last(&f, sf, 0xff, MPS_TH_ACK);
 	CU_ASSERT_FATAL(a != NULL);
 	CU_ASSERT_EQUAL(a->p.ack, sf->snd_nxt);
@@ -850,7 +866,8 @@ static void sf_fill_receive_buffer(fx *f)
 
 	for (i = 0; i < 16; i++) {
 		fx_pattern(data, sizeof(data), 100 + (uint32_t)i);
-		fx_send(f, &f->sf[0], (fx_seg){.flags = MPS_TH_ACK, .data = data, .len = sizeof(data)});
+		fx_send(f, &f->sf[0],
+			(fx_seg){.flags = MPS_TH_ACK, .data = data, .len = sizeof(data)});
 	}
 }
 
@@ -946,65 +963,93 @@ static void test_sf_delayed_ack_echoes_the_earliest_timestamp(void)
 	fx_free(&f);
 }
 
+/* Known failure: a SYN whose SYN-ACK is never answered (a spoofed source,
+ * a SYN flood) must not leave a connection behind once the SYN-ACK
+ * retransmissions give up.  The stack reports MPS_EV_CLOSED for a
+ * connection the application never accepted and keeps it forever (it is
+ * only freed after mps_conn_close, which nobody can call): memory grows and
+ * max_conns eventually refuses every new connection. */
+static void test_sf_unanswered_synack_leaves_no_state(void)
+{
+	fx f;
+	mps_opts o;
+	int i;
+
+	fx_init_server(&f, (fx_opts){0});
+	fx_opt_syn(&f, &f.sf[0], &o);
+	fx_send(&f, &f.sf[0], (fx_seg){.flags = MPS_TH_SYN, .o = &o});
+	CU_ASSERT_EQUAL(fx_count(&f, &f.sf[0], 0xff, MPS_TH_SYN | MPS_TH_ACK), 1);
+	for (i = 0; i < 100 && fx_fire(&f) != MPS_TIME_NONE; i++)
+		;
+	CU_ASSERT(fx_count(&f, &f.sf[0], 0xff, MPS_TH_SYN | MPS_TH_ACK) > 1); /* retransmitted */
+	CU_ASSERT_EQUAL(mps_stack_next_expiry(f.s), MPS_TIME_NONE);
+	CU_ASSERT_EQUAL(f.nev[MPS_EV_ACCEPT], 0);
+	CU_ASSERT_EQUAL(f.nev[MPS_EV_CLOSED], 0);
+	CU_ASSERT_PTR_NULL(mps_stack_conn_first(f.s));
+	fx_free(&f);
+}
+
 static CU_TestInfo tests_sf[] = {
-	{"test_sf_syn_to_closed_port_gets_rst_ack", test_sf_syn_to_closed_port_gets_rst_ack},
-	{"test_sf_ack_to_nothing_gets_rst_with_seq_of_its_ack",
-	 test_sf_ack_to_nothing_gets_rst_with_seq_of_its_ack},
-	{"test_sf_rst_to_nothing_is_not_answered", test_sf_rst_to_nothing_is_not_answered},
-	{"test_sf_synack_options_mirror_the_syn", test_sf_synack_options_mirror_the_syn},
-	{"test_sf_rst_at_rcv_nxt_closes_with_reset", test_sf_rst_at_rcv_nxt_closes_with_reset},
-	{"test_sf_rst_in_window_not_exact_gets_challenge_ack",
-	 test_sf_rst_in_window_not_exact_gets_challenge_ack},
-	{"test_sf_rst_outside_window_is_ignored", test_sf_rst_outside_window_is_ignored},
-	{"test_sf_syn_on_established_gets_challenge_ack", test_sf_syn_on_established_gets_challenge_ack},
-	{"test_sf_old_duplicate_segment_is_acked_not_delivered",
-	 test_sf_old_duplicate_segment_is_acked_not_delivered},
-	{"test_sf_out_of_order_data_gets_immediate_ack_with_sack",
-	 test_sf_out_of_order_data_gets_immediate_ack_with_sack},
-	{"test_sf_filled_hole_moves_cumulative_ack", test_sf_filled_hole_moves_cumulative_ack},
-	{"test_sf_data_is_delivered_in_order_and_byte_exact",
-	 test_sf_data_is_delivered_in_order_and_byte_exact},
-	{"test_sf_single_segment_ack_is_delayed", test_sf_single_segment_ack_is_delayed},
-	{"test_sf_second_segment_is_acked_at_once", test_sf_second_segment_is_acked_at_once},
-	{"test_sf_unacked_data_is_retransmitted_at_rto", test_sf_unacked_data_is_retransmitted_at_rto},
-	{"test_sf_rto_doubles_on_each_timeout", test_sf_rto_doubles_on_each_timeout},
-	{"test_sf_ack_resets_rto_backoff", test_sf_ack_resets_rto_backoff},
-	{"test_sf_three_dupacks_trigger_fast_retransmit",
-	 test_sf_three_dupacks_trigger_fast_retransmit},
-	{"test_sf_sack_blocks_get_the_holes_retransmitted",
-	 test_sf_sack_blocks_get_the_holes_retransmitted},
-	{"test_sf_zero_window_stops_the_sender", test_sf_zero_window_stops_the_sender},
-	{"test_sf_zero_window_is_probed_by_the_persist_timer",
-	 test_sf_zero_window_is_probed_by_the_persist_timer},
-	{"test_sf_window_update_resumes_sending", test_sf_window_update_resumes_sending},
-	{"test_sf_syn_window_is_never_scaled", test_sf_syn_window_is_never_scaled},
-	{"test_sf_window_scale_applies_after_the_handshake",
-	 test_sf_window_scale_applies_after_the_handshake},
-	{"test_sf_peer_fin_is_acked_and_read_as_eof", test_sf_peer_fin_is_acked_and_read_as_eof},
-	{"test_sf_close_after_peer_fin_ends_after_last_ack",
-	 test_sf_close_after_peer_fin_ends_after_last_ack},
-	{"test_sf_local_close_passes_time_wait_then_is_gone",
-	 test_sf_local_close_passes_time_wait_then_is_gone},
-	{"test_sf_keepalive_probe_is_answered", test_sf_keepalive_probe_is_answered},
-	{"test_sf_ack_for_unsent_data_is_answered_and_dropped",
-	 test_sf_ack_for_unsent_data_is_answered_and_dropped},
-	{"test_sf_fin_after_a_hole_waits_for_the_data", test_sf_fin_after_a_hole_waits_for_the_data},
-	{"test_sf_segments_fit_the_peer_mss", test_sf_segments_fit_the_peer_mss},
-	{"test_sf_full_receive_buffer_advertises_zero_window",
-	 test_sf_full_receive_buffer_advertises_zero_window},
-	{"test_sf_read_reopens_the_window_with_an_update",
-	 test_sf_read_reopens_the_window_with_an_update},
-	{"test_sf_ack_echoes_the_peer_timestamp", test_sf_ack_echoes_the_peer_timestamp},
-	CU_TEST_INFO_NULL,
+    {"test_sf_syn_to_closed_port_gets_rst_ack", test_sf_syn_to_closed_port_gets_rst_ack},
+    {"test_sf_ack_to_nothing_gets_rst_with_seq_of_its_ack",
+     test_sf_ack_to_nothing_gets_rst_with_seq_of_its_ack},
+    {"test_sf_rst_to_nothing_is_not_answered", test_sf_rst_to_nothing_is_not_answered},
+    {"test_sf_synack_options_mirror_the_syn", test_sf_synack_options_mirror_the_syn},
+    {"test_sf_rst_at_rcv_nxt_closes_with_reset", test_sf_rst_at_rcv_nxt_closes_with_reset},
+    {"test_sf_rst_in_window_not_exact_gets_challenge_ack",
+     test_sf_rst_in_window_not_exact_gets_challenge_ack},
+    {"test_sf_rst_outside_window_is_ignored", test_sf_rst_outside_window_is_ignored},
+    {"test_sf_syn_on_established_gets_challenge_ack",
+     test_sf_syn_on_established_gets_challenge_ack},
+    {"test_sf_old_duplicate_segment_is_acked_not_delivered",
+     test_sf_old_duplicate_segment_is_acked_not_delivered},
+    {"test_sf_out_of_order_data_gets_immediate_ack_with_sack",
+     test_sf_out_of_order_data_gets_immediate_ack_with_sack},
+    {"test_sf_filled_hole_moves_cumulative_ack", test_sf_filled_hole_moves_cumulative_ack},
+    {"test_sf_data_is_delivered_in_order_and_byte_exact",
+     test_sf_data_is_delivered_in_order_and_byte_exact},
+    {"test_sf_single_segment_ack_is_delayed", test_sf_single_segment_ack_is_delayed},
+    {"test_sf_second_segment_is_acked_at_once", test_sf_second_segment_is_acked_at_once},
+    {"test_sf_unacked_data_is_retransmitted_at_rto", test_sf_unacked_data_is_retransmitted_at_rto},
+    {"test_sf_rto_doubles_on_each_timeout", test_sf_rto_doubles_on_each_timeout},
+    {"test_sf_ack_resets_rto_backoff", test_sf_ack_resets_rto_backoff},
+    {"test_sf_three_dupacks_trigger_fast_retransmit",
+     test_sf_three_dupacks_trigger_fast_retransmit},
+    {"test_sf_sack_blocks_get_the_holes_retransmitted",
+     test_sf_sack_blocks_get_the_holes_retransmitted},
+    {"test_sf_zero_window_stops_the_sender", test_sf_zero_window_stops_the_sender},
+    {"test_sf_zero_window_is_probed_by_the_persist_timer",
+     test_sf_zero_window_is_probed_by_the_persist_timer},
+    {"test_sf_window_update_resumes_sending", test_sf_window_update_resumes_sending},
+    {"test_sf_syn_window_is_never_scaled", test_sf_syn_window_is_never_scaled},
+    {"test_sf_window_scale_applies_after_the_handshake",
+     test_sf_window_scale_applies_after_the_handshake},
+    {"test_sf_peer_fin_is_acked_and_read_as_eof", test_sf_peer_fin_is_acked_and_read_as_eof},
+    {"test_sf_close_after_peer_fin_ends_after_last_ack",
+     test_sf_close_after_peer_fin_ends_after_last_ack},
+    {"test_sf_local_close_passes_time_wait_then_is_gone",
+     test_sf_local_close_passes_time_wait_then_is_gone},
+    {"test_sf_keepalive_probe_is_answered", test_sf_keepalive_probe_is_answered},
+    {"test_sf_ack_for_unsent_data_is_answered_and_dropped",
+     test_sf_ack_for_unsent_data_is_answered_and_dropped},
+    {"test_sf_fin_after_a_hole_waits_for_the_data", test_sf_fin_after_a_hole_waits_for_the_data},
+    {"test_sf_segments_fit_the_peer_mss", test_sf_segments_fit_the_peer_mss},
+    {"test_sf_full_receive_buffer_advertises_zero_window",
+     test_sf_full_receive_buffer_advertises_zero_window},
+    {"test_sf_read_reopens_the_window_with_an_update",
+     test_sf_read_reopens_the_window_with_an_update},
+    {"test_sf_ack_echoes_the_peer_timestamp", test_sf_ack_echoes_the_peer_timestamp},
+    CU_TEST_INFO_NULL,
 };
 
 /* Tests that show open stack bugs (see the report of each test above). */
 static CU_TestInfo tests_sf_known_fail[] = {
-	{"test_sf_close_after_closed_event_frees_the_connection",
-	 test_sf_close_after_closed_event_frees_the_connection},
-	{"test_sf_delayed_ack_echoes_the_earliest_timestamp",
-	 test_sf_delayed_ack_echoes_the_earliest_timestamp},
-	CU_TEST_INFO_NULL,
+    {"test_sf_close_after_closed_event_frees_the_connection",
+     test_sf_close_after_closed_event_frees_the_connection},
+    {"test_sf_delayed_ack_echoes_the_earliest_timestamp",
+     test_sf_delayed_ack_echoes_the_earliest_timestamp},
+    {"test_sf_unanswered_synack_leaves_no_state", test_sf_unanswered_synack_leaves_no_state},
+    CU_TEST_INFO_NULL,
 };
 
 UNIT_SUITE(sf, tests_sf)
