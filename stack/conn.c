@@ -43,10 +43,10 @@ static uint64_t conn_new_key(mps_stack *s)
 	/* The token must be unique among our connections (RFC 8684 §3.1). */
 	for (tries = 0; tries < 16; tries++) {
 		stack_random(s, &key, sizeof(key));
-		if (stack_conn_by_token(s, mps_key_token(key)) == NULL)
-			break;
+		if (key != 0 && stack_conn_by_token(s, mps_key_token(key)) == NULL)
+			return key;
 	}
-	return key;
+	return 0; /* never reuse a token: refuse the connection instead */
 }
 
 mps_conn *conn_new(mps_stack *s, bool is_server)
@@ -70,6 +70,10 @@ mps_conn *conn_new_keyed(mps_stack *s, bool is_server, uint64_t key)
 	c->is_server = is_server;
 	c->state = CONN_SYN;
 	c->local_key = key != 0 ? key : conn_new_key(s);
+	if (c->local_key == 0) {
+		free(c);
+		return NULL;
+	}
 	mps_key_token_idsn(c->local_key, &c->local_token, &c->local_idsn);
 	if (mps_sbuf_init(&c->snd, s->cfg.sndbuf, c->local_idsn + 1) != 0) {
 		free(c);
@@ -127,6 +131,12 @@ void conn_set_closed(mps_conn *c, int err, uint64_t now)
 
 	if (c->state == CONN_CLOSED)
 		return;
+	/* A server connection the application never saw (handshake not
+	 * completed) goes without an event and is freed by the stack: a
+	 * refused passive open returns to LISTEN (RFC 9293 §3.10.7.4). */
+	if (c->is_server && c->state == CONN_SYN)
+		c->released = true;
+	c->stack->reap_needed = true;
 	c->state = CONN_CLOSED;
 	if (c->err == 0)
 		c->err = err;
@@ -842,15 +852,17 @@ void conn_sf_rx_options(mps_conn *c, mps_sf *sf, const mps_pkt *p, const mps_opt
 	if (!c->mptcp || c->fallback)
 		return;
 	if ((o->present & MPS_OPT_FASTCLOSE) && o->fastclose.key == c->local_key) {
-		/* RFC 8684 §3.5: the peer tears the connection down. */
-		conn_set_closed(c, MPS_ERR_FASTCLOSE, now);
+		/* RFC 8684 §3.5: the peer tears the connection down; answer
+		 * with RST on every subflow. */
 		for (sf = c->sfs; sf != NULL; sf = sf->next)
-			if (sf->state != SF_CLOSED) {
+			if (sf->state != SF_CLOSED)
 				sf_send_rst(sf, now, 0);
-				sf_kill(sf, MPS_ERR_FASTCLOSE, now);
-			}
+		conn_set_closed(c, MPS_ERR_FASTCLOSE, now);
 		return;
 	}
+	/* A repeated MP_JOIN third ACK: our fourth ACK was lost (§3.2). */
+	if ((o->present & MPS_OPT_JOIN) && o->join.form == MPS_JOIN_ACK && sf->is_join && c->is_server)
+		sf->ack_now = true;
 	if (o->present & MPS_OPT_DSS) {
 		sf->rx_seen_dss = true;
 		if (o->dss.has_ack && c->rcv.buf != NULL)
@@ -1001,6 +1013,13 @@ size_t conn_sf_rx_data(mps_conn *c, mps_sf *sf, uint64_t seq, const uint8_t *dat
 			uint64_t ssn = mps_seq_expand32(sf->rcv_nxt, o->dss.ssn);
 			uint64_t dsn = o->dss.map64 ? o->dss.dsn : mps_seq_expand32(before, (uint32_t)o->dss.dsn);
 			uint32_t dl = o->dss.dll - (o->dss.fin ? 1 : 0);
+			if (c->csum && !o->dss.has_csum) {
+				/* RFC 8684 §3.3: checksums were negotiated; a
+				 * mapping without one is a protocol error. */
+				s->st.drop_checksum++;
+				conn_csum_failed(c, sf, now);
+				return 0;
+			}
 			if (o->dss.dll == 0) {
 				/* An infinite mapping: the peer fell back to TCP
 				 * (RFC 8684 §3.7); the DSN follows the subflow. */
@@ -1510,6 +1529,7 @@ void mps_conn_close(mps_conn *c, uint64_t now)
 
 	s->now = now;
 	c->released = true;
+	s->reap_needed = true;
 	if (c->state != CONN_CLOSED) {
 		if (!c->shut_wr) {
 			c->shut_wr = true;

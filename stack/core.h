@@ -129,6 +129,7 @@ struct mps_sf {
 	bool fin_received;
 	uint64_t fin_seq;          /* relative seq of the peer's FIN */
 	uint32_t ts_recent;
+	uint64_t last_ack_sent;    /* RFC 7323 §4.3 Last.ACK.sent */
 	uint32_t unacked_segs;     /* full segments received since our last ACK */
 	bool ack_now;
 
@@ -211,6 +212,8 @@ typedef struct conn_grant {
 	bool sent;           /* RANGE went out at least once */
 	uint64_t asked_at;
 	uint64_t sent_at;
+	uint64_t last_missing;  /* progress tracking: bytes missing when last checked */
+	uint64_t last_progress; /* ...and when that last went down */
 } conn_grant;
 
 enum conn_state {

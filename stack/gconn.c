@@ -43,7 +43,7 @@
 #define GC_STALL_FIRST (1000 * MPS_NS_PER_MS) /* ...before a server sent its first byte */
 #define GC_DEAD (3000 * MPS_NS_PER_MS)
 #define GC_TICK (10 * MPS_NS_PER_MS)
-#define GC_RANGE_RESEND (200 * MPS_NS_PER_MS)
+#define GC_RANGE_RESEND (100 * MPS_NS_PER_MS)
 #define GS_TICKET_EVERY (200 * MPS_NS_PER_MS)
 
 static const char *const gc_state_names[] = {
@@ -653,11 +653,22 @@ void gc_timer(mps_conn *c, uint64_t now)
 			gc_regrant(c, (uint8_t)i, now);
 		}
 	}
-	/* RANGE messages that may have been lost. */
+	/* A range that makes no progress: its RANGE (on an ACK, which is not
+	 * retransmitted) may have been lost; ask again.  Duplicates are
+	 * harmless: a server ignores a range it already has. */
 	for (i = 0; i < c->ngrants; i++) {
 		conn_grant *g = &c->grants[i];
-		if (g->sent && now - g->sent_at >= GC_RANGE_RESEND && gc_grant_missing(c, g) == g->end - g->start) {
+		uint64_t miss = gc_grant_missing(c, g);
+		if (g->last_progress == 0 || miss < g->last_missing) {
+			g->last_missing = miss;
+			g->last_progress = now;
+		}
+		if (g->sent && now - g->sent_at >= GC_RANGE_RESEND && now - g->last_progress >= GC_RANGE_RESEND) {
+			uint64_t next = mps_rob_next(&c->rcv);
+			if (!g->probe && next > g->start && next < g->end)
+				g->start = next; /* ask only for what is missing */
 			g->sent = false;
+			g->last_progress = now;
 			conn_ack_peer(c, g->peer);
 		}
 	}

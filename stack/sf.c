@@ -388,6 +388,7 @@ static uint32_t sf_xmit(mps_sf *sf, uint64_t seq, uint32_t maxlen, uint8_t flags
 		uint64_t edge = sf->rcv_nxt + ((flags & MPS_TH_SYN) ? wnd : (wnd >> sf->rcv_wscale) << sf->rcv_wscale);
 		if (edge > sf->rcv_adv)
 			sf->rcv_adv = edge;
+		sf->last_ack_sent = sf->rcv_nxt;
 		/* Signals travel on pure ACKs: a data segment leaves one due. */
 		sf->ack_now = len > 0 && conn_sf_signal_pending(c, sf);
 		sf->unacked_segs = 0;
@@ -1041,8 +1042,8 @@ static void sf_input_sync(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint6
 	}
 	if (!(p->flags & MPS_TH_ACK))
 		return;
-	if (sf->ts_ok && (o->present & MPS_OPT_TS) && seq <= sf->rcv_nxt)
-		sf->ts_recent = o->ts_val; /* RFC 7323 §4.3 */
+	if (sf->ts_ok && (o->present & MPS_OPT_TS) && seq <= sf->last_ack_sent)
+		sf->ts_recent = o->ts_val; /* RFC 7323 §4.3: the earliest unacknowledged */
 
 	if (sf->state == SF_SYN_RCVD) {
 		uint64_t ack = mps_seq_expand32(0, p->ack - sf->iss);

@@ -1355,11 +1355,6 @@ static CU_TestInfo tests_mptcp[] = {
      test_mptcp_dss_checksum_covers_a_mapping_over_two_segments},
     {"test_mptcp_data_segments_fit_the_peer_mss", test_mptcp_data_segments_fit_the_peer_mss},
     {"test_mptcp_server_announces_until_echoed", test_mptcp_server_announces_until_echoed},
-    CU_TEST_INFO_NULL,
-};
-
-/* Tests that show open stack bugs (see the comment above each). */
-static CU_TestInfo tests_mptcp_known_fail[] = {
     {"test_mptcp_token_collision_never_reuses_a_token",
      test_mptcp_token_collision_never_reuses_a_token},
     {"test_mptcp_refused_handshake_leaves_no_state", test_mptcp_refused_handshake_leaves_no_state},
@@ -1372,5 +1367,5 @@ static CU_TestInfo tests_mptcp_known_fail[] = {
     CU_TEST_INFO_NULL,
 };
 
+
 UNIT_SUITE(mptcp, tests_mptcp)
-FX_KNOWN_FAIL_SUITE(mptcp_known_fail, tests_mptcp_known_fail)

@@ -1039,11 +1039,6 @@ static CU_TestInfo tests_sf[] = {
     {"test_sf_read_reopens_the_window_with_an_update",
      test_sf_read_reopens_the_window_with_an_update},
     {"test_sf_ack_echoes_the_peer_timestamp", test_sf_ack_echoes_the_peer_timestamp},
-    CU_TEST_INFO_NULL,
-};
-
-/* Tests that show open stack bugs (see the report of each test above). */
-static CU_TestInfo tests_sf_known_fail[] = {
     {"test_sf_close_after_closed_event_frees_the_connection",
      test_sf_close_after_closed_event_frees_the_connection},
     {"test_sf_delayed_ack_echoes_the_earliest_timestamp",
@@ -1052,5 +1047,5 @@ static CU_TestInfo tests_sf_known_fail[] = {
     CU_TEST_INFO_NULL,
 };
 
+
 UNIT_SUITE(sf, tests_sf)
-FX_KNOWN_FAIL_SUITE(sf_known_fail, tests_sf_known_fail)
