@@ -113,7 +113,7 @@ fetch() {
 }
 
 run_case() {
-	local name=$1 kns pid ctl st
+	local name=$1 kns pid ctl st f
 	nstat_reset "$NS_CLI"
 	nstat_reset "$NS_SRV"
 	paths_reset "$NS_SRV" s1 s2
@@ -143,13 +143,14 @@ run_case() {
 	fi
 	expect_no_fallback "$kns"
 	expect_paths_used "$NS_SRV" $((SIZE / 20)) s1 s2
+	capture_std "$WORK/$name.pcapng"
+	f=$CAPTURE_STD
 	# shellcheck disable=SC2046
-	tshark_check_mptcp "$WORK/$name.pcapng" $(mptcp_monitor_tokens) ||
-		fail "$name: tshark check"
-	[ "$(tshark_count "$WORK/$name.pcapng" \
+	tshark_check_mptcp "$f" $(mptcp_monitor_tokens) || fail "$name: tshark check"
+	[ "$(tshark_count "$f" \
 		'tcp.options.mptcp.subtype == 0 && tcp.options.mptcp.checksumreq.flags == 1')" -gt 0 ] ||
 		fail "$name: no MP_CAPABLE with the checksum-required flag in the capture"
-	dss_csum_check "$WORK/$name.pcapng" "$name"
+	dss_csum_check "$f" "$name"
 	st=$(mpsctl_status "$ctl") || fail "$name: mpsctl status"
 	grep -q 'dropped: .* checksum 0 ' <<<"$st" ||
 		fail "$name: mpsd dropped packets for a bad checksum: $(grep dropped <<<"$st")"

@@ -109,6 +109,8 @@ case_addaddr_kernel() {
 	capture_start "$NS_SRV" s1,s2 "$f"
 	http_get "$NS_CLI" "$PLAYER_URL" "$WORK/got" || fail "$c: curl through mpsd failed"
 	capture_stop
+	capture_std "$f"
+	f=$CAPTURE_STD
 	report_time "$c"
 	expect_same_file "$WORK/got" "$WORK/www/file" "$c"
 	mpsd_check "$MPSD_CLIENT_PID" client
@@ -139,6 +141,8 @@ case_addaddr_mpsd() {
 	capture_start "$NS_CLI" c1,c2 "$f"
 	http_get "$NS_CLI" "$STACK_URL" "$WORK/got" mptcp || fail "$c: kernel client failed"
 	capture_stop
+	capture_std "$f"
+	f=$CAPTURE_STD
 	report_time "$c"
 	expect_same_file "$WORK/got" "$WORK/www/file" "$c"
 	mpsd_check "$MPSD_SERVER_PID" server
@@ -200,6 +204,8 @@ case_rmaddr() {
 	wait "$curl" || fail "$c: transfer failed after the REMOVE_ADDR"
 	LAST_SECS=$(secs_since "$t0")
 	capture_stop
+	capture_std "$f"
+	f=$CAPTURE_STD
 	report_time "$c"
 	expect_same_file "$WORK/got" "$WORK/www/file" "$c"
 	mpsd_check "$MPSD_CLIENT_PID" client
@@ -241,6 +247,8 @@ case_backup() {
 	wait "$curl" || fail "$c: kernel client failed"
 	LAST_SECS=$(secs_since "$t0")
 	capture_stop
+	capture_std "$f"
+	f=$CAPTURE_STD
 	report_time "$c"
 	expect_same_file "$WORK/got" "$WORK/www/file" "$c"
 	mpsd_check "$MPSD_SERVER_PID" server
@@ -261,13 +269,13 @@ case_backup() {
 }
 
 case_fastclose() {
-	local c=fastclose curl t0
+	local c=fastclose f=$WORK/fastclose.pcapng curl t0
 	scen_kernel_server "$WORK/www"
 	rate_on "$NS_SRV" s1 "$RATE"
 	rate_on "$NS_SRV" s2 "$RATE"
 	scen_mpsd_client -v
 	nstat_reset "$NS_SRV"
-	capture_start "$NS_SRV" s1,s2 "$WORK/$c.pcapng"
+	capture_start "$NS_SRV" s1,s2 "$f"
 	http_get_bg "$NS_CLI" "$PLAYER_URL" "$WORK/got"
 	curl=$BG_PID
 	wait_file_size "$WORK/got" $((SIZE / 8)) || fail "$c: an eighth of the file never arrived"
@@ -288,22 +296,24 @@ case_fastclose() {
 		fail "$c: mpsd still has a live connection"
 	}
 	capture_stop
+	capture_std "$f"
+	f=$CAPTURE_STD
 	mpsd_check "$MPSD_CLIENT_PID" client
 	log_counters "$NS_SRV" MPTcpExtMPFastcloseRx MPTcpExtMPRstRx MPTcpExtMPFastcloseTx
-	log "$c: in the capture: $(count "$WORK/$c.pcapng" "$c" \
+	log "$c: in the capture: $(count "$f" "$c" \
 		"ip.src == $CLI_STACK && tcp.options.mptcp.subtype == 7") MP_FASTCLOSE and" \
-		"$(count "$WORK/$c.pcapng" "$c" "ip.src == $CLI_STACK && tcp.flags.reset == 1")" \
+		"$(count "$f" "$c" "ip.src == $CLI_STACK && tcp.flags.reset == 1")" \
 		"RST from our client"
-	tshark_check_mptcp "$WORK/$c.pcapng" || fail "$c: tshark check"
+	tshark_check_mptcp "$f" || fail "$c: tshark check"
 }
 
 case_killclient() {
-	local c=killclient curl t0 n
+	local c=killclient f=$WORK/killclient.pcapng curl t0 n
 	scen_mpsd_server "$WORK/www" -v
 	scen_kernel_client subflow
 	rate_on "$NS_SRV" s1 "$RATE"
 	rate_on "$NS_SRV" s2 "$RATE"
-	capture_start "$NS_CLI" c1,c2 "$WORK/$c.pcapng"
+	capture_start "$NS_CLI" c1,c2 "$f"
 	http_get_bg "$NS_CLI" "$STACK_URL" "$WORK/got" mptcp
 	curl=$BG_PID
 	wait_file_size "$WORK/got" $((SIZE / 8)) || fail "$c: an eighth of the file never arrived"
@@ -322,9 +332,11 @@ case_killclient() {
 	}
 	log "$c: our server's connection ended $(secs_since "$t0") s after the kill"
 	capture_stop
+	capture_std "$f"
+	f=$CAPTURE_STD
 	mpsd_check "$MPSD_SERVER_PID" server
 	log_counters "$NS_CLI" MPTcpExtMPFastcloseTx MPTcpExtMPRstTx
-	tshark_check_mptcp "$WORK/$c.pcapng" || fail "$c: tshark check"
+	tshark_check_mptcp "$f" || fail "$c: tshark check"
 }
 
 for c in $CASES; do
