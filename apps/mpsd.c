@@ -405,7 +405,7 @@ static void mpsd_accept_players(struct mpsd *d)
 		    .remote = d->o.connect,
 		    .join = d->o.joins,
 		    .njoin = d->o.njoins,
-		    .group = !d->o.no_group,
+		    .group = d->o.group,
 		    .mode = (enum mps_sched_mode)d->o.sched,
 		};
 

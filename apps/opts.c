@@ -30,7 +30,7 @@ enum {
 	OPT_CTL,
 	OPT_MTU,
 	OPT_NO_MPTCP,
-	OPT_NO_GROUP,
+	OPT_GROUP,
 	OPT_SCHED,
 	OPT_VERSION,
 };
@@ -53,7 +53,7 @@ static const struct option opts_long[] = {
     {"ctl", required_argument, NULL, OPT_CTL},
     {"mtu", required_argument, NULL, OPT_MTU},
     {"no-mptcp", no_argument, NULL, OPT_NO_MPTCP},
-    {"no-group", no_argument, NULL, OPT_NO_GROUP},
+    {"group", no_argument, NULL, OPT_GROUP},
     {"sched", required_argument, NULL, OPT_SCHED},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -68,7 +68,7 @@ static const char opts_usage_text[] =
     "                   [--group-key FILE] [--announce ADDR:PORT]... [--ctl PATH]\n"
     "       mpsd client --tun NAME --addr ADDR [--addr ADDR]... --connect ADDR:PORT\n"
     "                   [--join ADDR:PORT]... --listen HOST:PORT [--ctl PATH]\n"
-    "                   [--no-group] [--sched split|redundant|deadline]\n"
+    "                   [--group] [--sched split|redundant|deadline]\n"
     "common options:\n"
     "  --mtu N        IP MTU of the TUN device (576..65535, default 1500)\n"
     "  --no-mptcp     plain TCP only: never offer nor accept MPTCP\n"
@@ -102,7 +102,7 @@ static int opts_flag_roles(int id)
 	switch (id) {
 	case OPT_CONNECT:
 	case OPT_JOIN:
-	case OPT_NO_GROUP:
+	case OPT_GROUP:
 	case OPT_SCHED:
 		return OPTS_CLIENT;
 	case OPT_SERVE:
@@ -293,8 +293,8 @@ static int opts_one(struct mps_opts *o, int id, const char *arg, char *err, size
 	case OPT_NO_MPTCP:
 		o->no_mptcp = true;
 		break;
-	case OPT_NO_GROUP:
-		o->no_group = true;
+	case OPT_GROUP:
+		o->group = true;
 		break;
 	case OPT_SCHED:
 		if (strcmp(arg, "split") == 0)

@@ -7,7 +7,7 @@
  *               [--group-key FILE] [--announce ADDR:PORT]... [--ctl PATH]
  *   mpsd client --tun NAME --addr ADDR [--addr ADDR]... --connect ADDR:PORT
  *               [--join ADDR:PORT]... --listen HOST:PORT [--ctl PATH]
- *               [--no-group] [--sched split|redundant|deadline]
+ *               [--group] [--sched split|redundant|deadline]
  *   common:     [--mtu N] [--no-mptcp] [-v|--verbose]... [-h|--help] [--version]
  *
  * Parsing does no I/O except reading the group key file (mode and content
@@ -54,7 +54,7 @@ struct mps_opts {
 	const char *ctl; /* NULL: mps_ctl_default_path() */
 	unsigned mtu;	 /* 0: the stack's default (1500) */
 	bool no_mptcp;
-	bool no_group;	 /* client: do not ask for group service */
+	bool group;	 /* client: ask for group service (--group) */
 	int sched;	 /* client: enum mps_sched_mode (split by default) */
 };
 
