@@ -39,14 +39,13 @@
 #define OPT_ADD_ADDR_E 0x01 /* echo (RFC 8684 §3.4.1) */
 #define OPT_BACKUP 0x01	    /* B bit of MP_JOIN and MP_PRIO */
 
-/* Every option bit, in write order.  MP_EXPERIMENTAL goes before the other
- * MPTCP suboptions: Wireshark 4.0's MPTCP analysis takes the handshake
- * state from the last MPTCP option of a SYN and asserts when that is not
- * MP_CAPABLE (the order does not matter to RFC 8684 peers). */
+/* Every option bit, in write order.  MP_EXPERIMENTAL comes last: Wireshark
+ * 4.0's MPTCP analysis asserts on a SYN-ACK whose MP_EXPERIMENTAL precedes
+ * MP_CAPABLE (doc/protocol.md, "Wireshark"); RFC 8684 peers don't care. */
 static const uint32_t opt_order[] = {
     MPS_OPT_MSS,  MPS_OPT_SACK_PERM, MPS_OPT_TS,	MPS_OPT_WSCALE,	  MPS_OPT_SACK,
-    MPS_OPT_EXP,  MPS_OPT_MPC,	     MPS_OPT_JOIN,	MPS_OPT_DSS,	  MPS_OPT_ADD_ADDR,
-    MPS_OPT_RM_ADDR, MPS_OPT_PRIO,   MPS_OPT_FAIL,	MPS_OPT_FASTCLOSE, MPS_OPT_TCPRST,
+    MPS_OPT_MPC,  MPS_OPT_JOIN,	     MPS_OPT_DSS,	MPS_OPT_ADD_ADDR, MPS_OPT_RM_ADDR,
+    MPS_OPT_PRIO, MPS_OPT_FAIL,	     MPS_OPT_FASTCLOSE, MPS_OPT_TCPRST,	  MPS_OPT_EXP,
 };
 
 #define OPT_ALL_BITS (MPS_OPT_TCP_ANY | MPS_OPT_MPTCP_ANY)
