@@ -6,8 +6,8 @@
 #
 # topo_two_servers, FILE_MB (default 8) MiB, both downstream links limited to RATE (default
 # 40mbit) so that the second server joins while there is still data to ask of it.  Two
-# mpsd servers share one group key; srv1 announces srv2 (--announce), the client knows only
-# srv1 (--connect).  Captured on the client's side (c1, c2).  tshark with the Lua script
+# mpsd servers share one group key; srv1 announces srv2 (--announce), the client (--group)
+# knows only srv1 (--connect).  Captured on the client's side (c1, c2).  tshark with the Lua script
 # must show, with no malformed packet and no expert item from mpstream but the expected:
 #   - REQ in the client's MP_CAPABLE SYN, ACK (version 1) in srv1's SYN-ACK;
 #   - a TICKET from srv1 and a TICKET_ACK from the client;
@@ -213,7 +213,8 @@ mpsd_start "$NS_SRV2" srv2 server -v --tun mps2 --addr "$SRV2_STACK" \
 	--ctl "$WORK/srv2.ctl"
 SRV2_PID=$BG_PID
 mpsd_start "$NS_CLI" client client -v --tun mpsc --addr "$CLI_STACK" \
-	--connect "$SRV1_STACK:$PORT" --listen "127.0.0.1:$LOCAL_PORT" --ctl "$WORK/client.ctl"
+	--connect "$SRV1_STACK:$PORT" --listen "127.0.0.1:$LOCAL_PORT" --group \
+	--ctl "$WORK/client.ctl"
 CLIENT_PID=$BG_PID
 wait_tun "$NS_SRV1" mps1 "$SRV1_STACK"
 wait_tun "$NS_SRV2" mps2 "$SRV2_STACK"
