@@ -1,14 +1,18 @@
 #!/bin/bash
 #
 # test_dissector.sh - the Wireshark Lua dissector of the group extension
-# (contrib/wireshark/mpstream.lua) on a real group transfer, and through it the wire format
-# that doc/protocol.md ("Group extension") describes.
+# (contrib/wireshark/mpstream.lua), and through it the wire format that doc/protocol.md
+# ("Group extension") describes.
 #
-# topo_two_servers, FILE_MB (default 8) MiB, both downstream links limited to RATE (default
-# 40mbit) so that the second server joins while there is still data to ask of it.  Two
-# mpsd servers share one group key; srv1 announces srv2 (--announce), the client (--group)
-# knows only srv1 (--connect).  Captured on the client's side (c1, c2).  tshark with the Lua script
-# must show, with no malformed packet and no expert item from mpstream but the expected:
+# First, known answers: a pcap of hand-made packets written from the byte layout in
+# doc/protocol.md (every message type, a bad length, an unknown type, a JOIN without SYN, two
+# messages in one segment) must decode field by field as expected, with the expert items.
+#
+# Then a real group transfer: topo_two_servers, FILE_MB (default 8) MiB, both downstream links
+# limited to RATE (default 40mbit) so that the second server joins while there is still data
+# to ask of it.  Two mpsd servers share one group key; srv1 announces srv2 (--announce), the
+# client (--group) knows only srv1 (--connect).  Captured on the client's side (c1, c2).
+# tshark with the Lua script must show:
 #   - REQ in the client's MP_CAPABLE SYN, ACK (version 1) in srv1's SYN-ACK;
 #   - a TICKET from srv1 and a TICKET_ACK from the client;
 #   - N of the TICKET, run through the group key as doc/protocol.md says (BLAKE2b KDF,
