@@ -542,8 +542,11 @@ void conn_listen_syn(mps_stack *s, const mps_pkt *p, const mps_opts *o, uint64_t
 		c->mptcp = true;
 		c->csum = s->cfg.dss_checksum || (o->mpc.flags & MPS_MPC_FLAG_A);
 		if (s->has_group_key && (o->present & MPS_OPT_EXP) && mps_gmsg_parse(&g, o) == 0 &&
-		    g.type == MPS_GMSG_REQ)
-			gs_setup_key(c); /* Key-S from the group key and a fresh N */
+		    g.type == MPS_GMSG_REQ && !gs_setup_key(c)) {
+			conn_free(c); /* Key-S from the group key and a fresh N, or refuse */
+			s->st.drop_other++;
+			return;
+		}
 		stack_token_add(s, c);
 	}
 	sf = sf_new(c, &local, &remote);
@@ -585,7 +588,7 @@ int conn_sf_synack(mps_conn *c, mps_sf *sf, const mps_opts *o, uint64_t now)
 		stack_token_add(s, c);
 		sf->mpc_ack_pending = true;
 		if (c->group_asked && (o->present & MPS_OPT_EXP) && mps_gmsg_parse(&g, o) == 0 &&
-		    g.type == MPS_GMSG_ACK)
+		    g.type == MPS_GMSG_ACK && g.version == MPS_GROUP_VERSION)
 			c->group = true;
 		return conn_init_rcv(c, c->remote_idsn + 1);
 	}
@@ -1117,7 +1120,7 @@ void conn_sf_fin(mps_conn *c, mps_sf *sf, uint64_t now)
 
 /* Move the data a subflow still holds un-acknowledged (at the data level)
  * to the other subflows (RFC 8684 §3.3.6). */
-static void conn_reinject_from(mps_conn *c, mps_sf *from, uint64_t now)
+static void conn_reinject_from(mps_conn *c, mps_sf *from, bool allow_backup, uint64_t now)
 {
 	size_t i;
 
@@ -1131,7 +1134,9 @@ static void conn_reinject_from(mps_conn *c, mps_sf *from, uint64_t now)
 		while (start < end) {
 			mps_sf *to = mps_sched_default.pick_any(c, from);
 			uint64_t n = end - start;
-			if (to == NULL)
+			/* RFC 8684 §3.3.8: a backup subflow takes data only when
+			 * no regular one can (here: when from is dead). */
+			if (to == NULL || ((to->backup || to->peer_backup) && !allow_backup))
 				return;
 			if (n > 65535)
 				n = 65535;
@@ -1152,7 +1157,7 @@ void conn_sf_closed(mps_conn *c, mps_sf *sf, int err, uint64_t now)
 		gc_sf_gone(c, sf, err, now);
 	if (c->mptcp && !c->fallback && conn_live_subflows(c, sf) > 0) {
 		if (err != 0)
-			conn_reinject_from(c, sf, now);
+			conn_reinject_from(c, sf, true, now);
 		sf->maps_n = 0;
 		conn_release_sndbuf(c);
 		if (c->state == CONN_CLOSING && conn_live_subflows(c, sf) == 0)
@@ -1177,7 +1182,7 @@ void conn_sf_rto(mps_conn *c, mps_sf *sf, uint64_t now)
 		return;
 	if (sf->backoff >= 1 && !sf->dead) {
 		sf->dead = sf->backoff >= 3;
-		conn_reinject_from(c, sf, now);
+		conn_reinject_from(c, sf, sf->dead, now);
 		if (sf->dead)
 			conn_release_sndbuf(c);
 	}

@@ -457,7 +457,7 @@ void gc_rx_options(mps_conn *c, mps_sf *sf, const mps_opts *o, uint64_t now);
 void gc_timer(mps_conn *c, uint64_t now);
 /* server */
 bool gs_listen_syn(mps_stack *s, const mps_pkt *p, const mps_opts *o, uint64_t now);
-void gs_setup_key(mps_conn *c);
+bool gs_setup_key(mps_conn *c);
 void gs_push(mps_conn *c, uint64_t now);
 int gs_peek(mps_conn *c, uint64_t dsn, size_t len, mps_iov iov[2]);
 void gs_on_append(mps_conn *c, uint64_t dsn, const uint8_t *data, size_t n);

@@ -40,8 +40,10 @@
 #define GC_TARGET_MIN (64u * 1024)
 #define GC_TARGET_MAX (2u * 1024 * 1024)
 #define GC_STALL (50 * MPS_NS_PER_MS)        /* no bytes for this long: ask the others */
-#define GC_STALL_FIRST (1000 * MPS_NS_PER_MS) /* ...before a server sent its first byte */
-#define GC_DEAD (3000 * MPS_NS_PER_MS)
+#define GC_STALL_FIRST (500 * MPS_NS_PER_MS)  /* ...before the first server sent a byte */
+#define GC_DEAD (3000 * MPS_NS_PER_MS)        /* silent and no live subflow: dead */
+#define GC_DEAD_LIVE (10000 * MPS_NS_PER_MS) /* silent this long even with live subflows */
+#define GC_PROMOTE (300 * MPS_NS_PER_MS)     /* no reference left this long: trust a probing server */
 #define GC_TICK (10 * MPS_NS_PER_MS)
 #define GC_RANGE_RESEND (100 * MPS_NS_PER_MS)
 #define GS_TICKET_EVERY (200 * MPS_NS_PER_MS)
@@ -522,6 +524,26 @@ static int gc_probe_data(mps_conn *c, conn_peer *p, uint8_t idx, uint64_t dsn, c
 			held = c->probe_ref[off + i];
 		} else if (d >= c->rcv.head && mps_ranges_contains(&c->rcv.have, d, d + 1)) {
 			held = c->rcv.buf[d % c->rcv.cap];
+		} else if (p->probe_ok + i > 0 ||
+			   (c->probe_ref_len == 0 && mps_rob_readable(&c->rcv) == 0 &&
+			    mps_ranges_covered(&c->rcv.have, start, start + GROUP_PROBE) == 0)) {
+			/* Everything seen of the stream's start matched (or
+			 * nothing was seen from anyone: the first replica to
+			 * answer is the reference): the rest is taken as data. */
+			size_t a2 = 0;
+			int rc = mps_rob_write(&c->rcv, d, data + i, n - i, &a2);
+			if (rc == MPS_ERR_DIVERGE) {
+				gc_drop_peer(c, idx, MPS_ERR_DIVERGE, now);
+				*acc = 0;
+				return rc;
+			}
+			*acc = i + a2;
+			p->state = PEER_ACTIVE;
+			p->rx_last = now;
+			if (rc > 0)
+				gc_rate_sample(p, (uint64_t)rc, now);
+			gc_schedule(c, now);
+			return rc;
 		} else {
 			*acc = 0; /* nothing to compare with yet: ask again later */
 			return 0;
@@ -615,6 +637,51 @@ void gc_sf_gone(mps_conn *c, mps_sf *sf, int err, uint64_t now)
 	gc_schedule(c, now);
 }
 
+/* Do servers other than idx deliver? */
+static bool gc_others_deliver(const mps_conn *c, uint8_t idx)
+{
+	size_t i;
+
+	for (i = 0; i < c->npeers; i++)
+		if (i != idx && c->peers[i].state == PEER_ACTIVE && c->peers[i].rx_bytes > 0)
+			return true;
+	return false;
+}
+
+/* Without any trusted (active) server, a probing server cannot be checked
+ * against anything: after GC_PROMOTE it is trusted as it is (it is all there
+ * is); with no server left at all the connection ends with an explicit
+ * error rather than hang. */
+static void gc_check_reference(mps_conn *c, uint64_t now)
+{
+	size_t i, active = 0, usable = 0;
+	uint64_t last = 0;
+
+	for (i = 0; i < c->npeers; i++) {
+		const conn_peer *p = &c->peers[i];
+		if (p->state == PEER_ACTIVE)
+			active++;
+		if (gc_peer_usable(p))
+			usable++;
+		if (p->state != PEER_PROBING && p->rx_last > last)
+			last = p->rx_last;
+	}
+	if (usable == 0) {
+		conn_set_closed(c, MPS_ERR_TIMEOUT, now);
+		return;
+	}
+	if (active > 0 || now - last < GC_PROMOTE)
+		return;
+	for (i = 0; i < c->npeers; i++)
+		if (c->peers[i].state == PEER_PROBING) {
+			c->peers[i].state = PEER_ACTIVE;
+			c->peers[i].rx_last = now;
+			gc_regrant(c, 0, now);
+			gc_schedule(c, now);
+			return;
+		}
+}
+
 void gc_timer(mps_conn *c, uint64_t now)
 {
 	size_t i;
@@ -622,7 +689,11 @@ void gc_timer(mps_conn *c, uint64_t now)
 
 	if (c->is_server) {
 		if (!c->ticket_acked && c->group && !c->group_member) {
-			conn_ack_soon(c);
+			mps_sf *sf;
+			conn_ack_soon(c); /* the TICKET again, even on an idle connection */
+			for (sf = c->sfs; sf != NULL; sf = sf->next)
+				if (sf->ack_now)
+					sf_send_ack(sf, now);
 			c->timers[CONN_TIMER_GROUP] = now + GS_TICKET_EVERY;
 		}
 		return;
@@ -643,9 +714,14 @@ void gc_timer(mps_conn *c, uint64_t now)
 		}
 		any = true;
 		quiet = now - p->rx_last;
-		limit = (p->rx_bytes ? GC_STALL : GC_STALL_FIRST) + 2 * gc_peer_srtt(c, (uint8_t)i);
-		if (quiet >= GC_DEAD && !gc_peer_has_live_sf(c, (uint8_t)i)) {
+		/* The first server may need a while for its first byte (the
+		 * application answers); a joined one proved it answers. */
+		limit = (p->rx_bytes || p->probe_ok || i != 0 || gc_others_deliver(c, (uint8_t)i) ? GC_STALL
+											   : GC_STALL_FIRST) +
+			2 * gc_peer_srtt(c, (uint8_t)i);
+		if ((quiet >= GC_DEAD && !gc_peer_has_live_sf(c, (uint8_t)i)) || quiet >= GC_DEAD_LIVE) {
 			p->state = PEER_DEAD;
+			p->reason = MPS_ERR_TIMEOUT;
 			gc_regrant(c, (uint8_t)i, now);
 		} else if (quiet >= limit && p->state == PEER_ACTIVE) {
 			/* No progress: its outstanding ranges go to the others. */
@@ -653,6 +729,9 @@ void gc_timer(mps_conn *c, uint64_t now)
 			gc_regrant(c, (uint8_t)i, now);
 		}
 	}
+	gc_check_reference(c, now);
+	if (c->state == CONN_CLOSED)
+		return;
 	/* A range that makes no progress: its RANGE (on an ACK, which is not
 	 * retransmitted) may have been lost; ask again.  Duplicates are
 	 * harmless: a server ignores a range it already has. */
@@ -698,7 +777,7 @@ bool gc_signal_pending(const mps_conn *c, const mps_sf *sf)
 
 	if (c->is_server)
 		return !c->group_member && !c->ticket_acked;
-	if (c->ticket_ack_pending)
+	if (c->ticket_ack_pending && sf->peer == 0)
 		return true;
 	for (i = 0; i < c->ngrants; i++)
 		if (c->grants[i].peer == sf->peer && !c->grants[i].sent)
@@ -724,8 +803,8 @@ void gc_options(mps_conn *c, mps_sf *sf, const sf_seg *seg, mps_opts *o, int tot
 		g.type = MPS_GMSG_RANGE;
 		g.dsn = range->start;
 		g.len = (uint32_t)(range->end - range->start);
-	} else if (c->ticket_ack_pending) {
-		g.type = MPS_GMSG_TICKET_ACK;
+	} else if (c->ticket_ack_pending && sf->peer == 0) {
+		g.type = MPS_GMSG_TICKET_ACK; /* to the server that sent the TICKET */
 	} else {
 		return;
 	}
@@ -741,7 +820,7 @@ void gc_options(mps_conn *c, mps_sf *sf, const sf_seg *seg, mps_opts *o, int tot
 	if (g.type == MPS_GMSG_TICKET_ACK)
 		c->ticket_ack_pending = false;
 	/* More to say to this server: another ACK right after this one. */
-	if (!c->is_server && (gc_unsent_range(c, sf->peer) != NULL || c->ticket_ack_pending))
+	if (!c->is_server && (gc_unsent_range(c, sf->peer) != NULL || (c->ticket_ack_pending && sf->peer == 0)))
 		sf->ack_now = true;
 }
 
@@ -781,36 +860,41 @@ void gc_rx_options(mps_conn *c, mps_sf *sf, const mps_opts *o, uint64_t now)
 		c->group_n = g.n;
 		c->have_ticket = true;
 		c->ticket_ack_pending = true;
-		conn_ack_soon(c);
+		conn_ack_peer(c, 0);
 		pm_open_subflows(c, now); /* group joins can go now */
 	} else if (g.type == MPS_GMSG_TICKET) {
 		c->ticket_ack_pending = true; /* our TICKET_ACK was lost */
-		conn_ack_soon(c);
+		conn_ack_peer(c, 0);
 	}
 }
 
 /* --- server side ------------------------------------------------------------------ */
 
-void gs_setup_key(mps_conn *c)
+bool gs_setup_key(mps_conn *c)
 {
 	mps_stack *s = c->stack;
-	uint64_t n, key = 0;
+	uint64_t n = 0, key = 0;
 	int tries;
 
 	/* Key-S from the group key and a nonce of ours; never from a value
-	 * the peer chose.  The token must be unique among our connections. */
+	 * the peer chose.  The token must be unique among our connections:
+	 * after 16 collisions the connection is refused rather than reuse one. */
 	for (tries = 0; tries < 16; tries++) {
 		stack_random(s, &n, sizeof(n));
 		key = mps_group_server_key(s->group_key, n);
-		if (stack_conn_by_token(s, mps_key_token(key)) == NULL)
+		if (key != 0 && stack_conn_by_token(s, mps_key_token(key)) == NULL)
 			break;
+		key = 0;
 	}
+	if (key == 0)
+		return false;
 	c->group = true;
 	c->group_n = n;
 	c->local_key = key;
 	mps_key_token_idsn(key, &c->local_token, &c->local_idsn);
 	c->snd.base = c->snd.end = c->snd_una = c->snd_nxt = c->snd_wnd_end = c->local_idsn + 1;
 	mps_memzero(&key, sizeof(key));
+	return true;
 }
 
 bool gs_listen_syn(mps_stack *s, const mps_pkt *p, const mps_opts *o, uint64_t now)

@@ -10,7 +10,7 @@
  * Failures (a server dies silently, or its path goes down) are drawn
  * uniformly, per seed, over the transfer: mid-transfer (both servers
  * deliver; enforced) and early (from the moment the client holds the
- * TICKET; known failures, see gsim_known_fail[]).  Before the TICKET the
+ * TICKET).  Before the TICKET the
  * client cannot join anyone else (it does not know N): not tested.
  *
  * The case where the server the client connected to is the one with other
@@ -44,17 +44,6 @@
 /* Scenarios failing because of stack bugs: they run and report, but only
  * fail the suite with SIM_KNOWN_FAIL=1.  Remove a name once it passes. */
 static const char *const gsim_known_fail[] = {
-    /* The reference server (or its path) is gone before the client has
-     * the first GROUP_PROBE bytes from it: the joined server stays in
-     * PROBING for ever (gc_probe_data has nothing to compare its probe
-     * with and refuses it; gc_regrant only hands ranges to ACTIVE
-     * servers), so the transfer hangs. */
-    "group_server1_dies_early",
-    "group_server1_path_down_early",
-    /* A joined server that fails before it delivered its first new byte
-     * is given GC_STALL_FIRST (1 s) instead of GC_STALL: a 1 s gap. */
-    "group_server2_dies_early",
-    "group_server2_path_down_early",
     NULL,
 };
 

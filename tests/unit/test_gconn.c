@@ -728,16 +728,10 @@ static CU_TestInfo tests_gconn[] = {
      test_gconn_member_sends_nothing_below_the_data_ack},
     {"test_gconn_member_dsn_space_equals_the_accepting_servers",
      test_gconn_member_dsn_space_equals_the_accepting_servers},
-    CU_TEST_INFO_NULL,
-};
-
-UNIT_SUITE(gconn, tests_gconn)
-
-/* Stack bugs these tests found; run with UNIT_KNOWN_FAIL=1. */
-static CU_TestInfo tests_gconn_known_fail[] = {
     {"test_gconn_ticket_repeats_on_an_idle_connection",
      test_gconn_ticket_repeats_on_an_idle_connection},
     CU_TEST_INFO_NULL,
 };
 
-FX_KNOWN_FAIL_SUITE(gconn_known_fail, tests_gconn_known_fail)
+UNIT_SUITE(gconn, tests_gconn)
+
