@@ -1071,3 +1071,256 @@ tshark_check_mptcp_std() {
 	capture_std "$f"
 	tshark_check_mptcp "$CAPTURE_STD" "$@"
 }
+
+# --------------------------------------------------------------------------------------------
+# Group extension: replica servers, the group client, status sampling (added for
+# test_group.sh and contrib/demo.sh)
+
+# topo_three_servers: topo_two_servers plus a third replica server.
+#
+#            10.0.3.1/24 c3 ---- s3 10.0.3.2/24   srv3 (stack 10.88.3.1)
+#
+# Sets NS_SRV3, A_C3 A_S3, SRV3_STACK SRV3_STACK_NET (IPv6: fd00:3::1, fd00:3::2, fd88:3::1)
+# besides what topo_two_servers sets.
+topo_three_servers() {
+	topo_two_servers
+	case $FAMILY in
+	4) A_C3=10.0.3.1 A_S3=10.0.3.2 SRV3_STACK=10.88.3.1 SRV3_STACK_NET=10.88.3.0/24 ;;
+	6) A_C3=fd00:3::1 A_S3=fd00:3::2 SRV3_STACK=fd88:3::1 SRV3_STACK_NET=fd88:3::/64 ;;
+	esac
+	NS_SRV3=${_NSP}srv3
+	ns_create "$NS_SRV3"
+	veth "$NS_CLI" c3 "$NS_SRV3" s3
+	addr_add "$NS_CLI" c3 "$A_C3"
+	addr_add "$NS_SRV3" s3 "$A_S3"
+	route_add "$NS_CLI" "$SRV3_STACK_NET" via "$A_S3" dev c3
+	route_add "$NS_SRV3" "$CLI_STACK_NET" via "$A_C3" dev s3
+	topo_wait
+}
+
+# group_key FILE: a new group key (mpsd keygen) in FILE, mode 0600.
+group_key() {
+	(umask 077 && "$MPSD" keygen >"$1") || fail "mpsd keygen"
+}
+
+# group_server I DIR KEY [ARGS...]: replica I (1, 2 or 3) of the topology: in NS_SRVi,
+# "mpsd server -v --tun mpsgI --addr SRVi_STACK --listen SRVi_STACK:PORT --serve DIR
+# --group-key KEY --ctl $WORK/mpsd-srvI.ctl ARGS..." (log mpsd-srvI.log); waits for the TUN
+# device.  Sets BG_PID, GROUP_PID[I] and GROUP_CTL[I].
+declare -a GROUP_PID GROUP_CTL
+group_server() {
+	local i=$1 dir=$2 key=$3 ns stack
+	shift 3
+	ns=NS_SRV$i stack=SRV${i}_STACK
+	ns=${!ns} stack=${!stack}
+	{ [ -n "$ns" ] && [ -n "$stack" ]; } || fail "group_server: no server $i in this topology"
+	GROUP_CTL[i]=$WORK/mpsd-srv$i.ctl
+	mpsd_start "$ns" "srv$i" server -v --tun "mpsg$i" --addr "$stack" \
+		--listen "$(url_host "$stack"):$PORT" --serve "$dir" --group-key "$key" \
+		--ctl "${GROUP_CTL[i]}" "$@"
+	GROUP_PID[i]=$BG_PID
+	wait_tun "$ns" "mpsg$i" "$stack"
+}
+
+# group_client [ARGS...]: in cli, "mpsd client -v --group --tun mpsc0 --addr CLI_STACK
+# --connect SRV1_STACK:PORT --listen 127.0.0.1:LOCAL_PORT --ctl $WORK/mpsd-client.ctl
+# ARGS..." (log mpsd-client.log); waits for the TUN device and the player socket.  Sets
+# MPSD_CLIENT_PID, CLI_CTL and PLAYER_BASE (http://127.0.0.1:LOCAL_PORT).
+group_client() {
+	CLI_CTL=$WORK/mpsd-client.ctl
+	mpsd_start "$NS_CLI" client client -v --group --tun mpsc0 --addr "$CLI_STACK" \
+		--connect "$(url_host "$SRV1_STACK"):$PORT" --listen "127.0.0.1:$LOCAL_PORT" \
+		--ctl "$CLI_CTL" "$@"
+	MPSD_CLIENT_PID=$BG_PID
+	wait_tun "$NS_CLI" mpsc0 "$CLI_STACK"
+	wait_port "$NS_CLI" 127.0.0.1 "$LOCAL_PORT"
+	PLAYER_BASE="http://127.0.0.1:$LOCAL_PORT"
+}
+
+# group_stop I: stop replica I's mpsd (SIGTERM, as an operator would).
+group_stop() {
+	bg_stop "${GROUP_PID[$1]}"
+}
+
+# group_kill I: SIGKILL replica I's mpsd: it dies silently, no RST, no FIN (DESIGN.md 5).
+group_kill() {
+	_lib_child "${GROUP_PID[$1]}" || fail "group_kill: mpsd srv$1 is not running"
+	kill -9 "${GROUP_PID[$1]}"
+	wait "${GROUP_PID[$1]}" 2>/dev/null
+	return 0
+}
+
+# gapmeter NS URL OUT [ARGS...]: tests/netns/gapmeter.py (an HTTP player that times every
+# recv) in NS; prints its JSON line, returns its status.  gapmeter_bg: the same in the
+# background, the JSON line to $WORK/gapmeter-<basename OUT>.json; sets BG_PID.
+gapmeter() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$PYTHON" "$NETNS_DIR/gapmeter.py" "$@"
+}
+
+gapmeter_bg() {
+	local ns=$1
+	shift
+	bg_run "$ns" "$WORK/gapmeter-$(basename "$2").json" "$PYTHON" "$NETNS_DIR/gapmeter.py" "$@"
+}
+
+# json_get JSON KEY...: the value at KEY (nested keys in turn; a number indexes a list) of
+# the JSON text, printed plainly (strings without quotes, null as "null"); empty on error.
+json_get() {
+	"$PYTHON" -c '
+import json, sys
+try:
+    v = json.loads(sys.argv[1])
+    for k in sys.argv[2:]:
+        v = v[int(k)] if isinstance(v, list) else v[k]
+except (ValueError, KeyError, IndexError, TypeError):
+    sys.exit(1)
+print("null" if v is None else str(v).lower() if isinstance(v, bool) else v)' "$@"
+}
+
+# status_sampler_start CTL FILE [INTERVAL_S]: poll "mpsctl --ctl CTL status --json" every
+# INTERVAL_S (default 0.1) seconds in the background, appending "EPOCH_MS JSON" lines to
+# FILE (a line without JSON when mpsd did not answer).  Sets SAMPLER_PID;
+# status_sampler_stop stops it (also done at exit).
+SAMPLER_PID=
+status_sampler_start() {
+	local ctl=$1 out=$2 iv=${3:-0.1}
+	(
+		while :; do
+			printf '%s ' "$(($(_lib_epoch_us) / 1000))"
+			"$MPSCTL" --ctl "$ctl" status --json 2>/dev/null || echo
+			sleep "$iv"
+		done
+	) >>"$out" 2>/dev/null </dev/null &
+	SAMPLER_PID=$!
+	_BG_PIDS+=("$SAMPLER_PID")
+	at_exit "bg_stop $SAMPLER_PID"
+}
+
+status_sampler_stop() {
+	[ -n "$SAMPLER_PID" ] && bg_stop "$SAMPLER_PID"
+	SAMPLER_PID=
+}
+
+# microseconds since the epoch, without a fork (bash 5 EPOCHREALTIME)
+_lib_epoch_us() {
+	local t=${EPOCHREALTIME/[.,]/}
+	echo "${t:-$(($(date +%s%N) / 1000))}"
+}
+
+# group_servers_of SAMPLES: the per-server figures of the group connection seen in the status
+# samples (status_sampler_start), one line per server: "ADDR STATE BYTES SHARE_PERMILLE
+# REASON", taken from the last sample in which the connection's servers had carried the most
+# bytes (a finished connection leaves the status soon after it closes); STATE is the last one
+# seen while the connection was ESTABLISHED.  With several group connections in the samples,
+# the one that carried the most.  Nothing when none was seen.
+group_servers_of() {
+	"$PYTHON" - "$1" <<'PYEOF'
+import json, sys
+best = None  # (total, key, servers)
+live = {}  # (key, addr) -> the server's state while the connection was established
+for line in open(sys.argv[1], errors="replace"):
+    _, _, js = line.partition(" ")
+    try:
+        st = json.loads(js)
+    except ValueError:
+        continue
+    for c in st.get("connections", []):
+        srv = c.get("servers") or []
+        if not srv:
+            continue
+        tot = sum(s["bytes"] for s in srv)
+        key = (c["local"], c["remote"])
+        if c.get("state") == "ESTABLISHED":
+            for s in srv:
+                live[(key, s["addr"])] = s["state"]
+        if best is None or tot >= best[0]:
+            best = (tot, key, srv)
+if best:
+    for s in best[2]:
+        print(s["addr"], live.get((best[1], s["addr"]), s["state"]), s["bytes"],
+              s["share_permille"], (s.get("reason") or "-").replace(" ", "_"))
+PYEOF
+}
+
+# group_status_counter CTL NAME: the stats counter NAME (e.g. group_joins_refused) of the
+# mpsd behind CTL ("?" when it does not answer).
+group_status_counter() {
+	local js
+	js=$("$MPSCTL" --ctl "$1" status --json 2>/dev/null) || { echo "?"; return 0; }
+	json_get "$js" stats "$2" || echo "?"
+}
+
+# delivered_total CTL: bytes delivered to the players by the client behind CTL, over its
+# live connections (0 when none, "?" when it does not answer).
+delivered_total() {
+	local js
+	js=$("$MPSCTL" --ctl "$1" status --json 2>/dev/null) || { echo "?"; return 0; }
+	"$PYTHON" -c 'import json, sys
+print(sum(c.get("bytes_delivered", 0) for c in json.loads(sys.argv[1])["connections"]))' "$js"
+}
+
+_lib_delivered_ge() {
+	local d
+	d=$(delivered_total "$1")
+	[ "$d" != "?" ] && [ "$d" -ge "$2" ]
+}
+
+# wait_delivered CTL BYTES [TIMEOUT_S]: wait until the client behind CTL delivered BYTES.
+wait_delivered() {
+	wait_until "${3:-$TRANSFER_TIMEOUT}" _lib_delivered_ge "$1" "$2"
+}
+
+# throughput_series SAMPLES OUT [T0_MS] [BIN_S]: per-server downstream throughput over time
+# from the status samples, for plotting.  OUT gets a header line "t ADDR... player" and one
+# line per bin: its middle in seconds since T0_MS (default: the first sample), then Mbit/s of
+# each server and of the delivery to the player (bytes_delivered) over the bin (BIN_S,
+# default 0.25 s).
+# Bytes are taken per connection and summed, so several player connections add up.
+throughput_series() {
+	"$PYTHON" - "$@" <<'PYEOF'
+import json, sys
+samples, out = sys.argv[1], sys.argv[2]
+t0 = float(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[3] else None
+bin_s = float(sys.argv[4]) if len(sys.argv) > 4 else 0.25
+addrs, rows = [], []  # rows: (t_ms, {addr: bytes}, delivered)
+last = {}  # (conn, addr) -> bytes; a connection that vanished keeps its last value
+last_del = {}
+for line in open(samples, errors="replace"):
+    ts, _, js = line.partition(" ")
+    try:
+        t, st = float(ts), json.loads(js)
+    except ValueError:
+        continue
+    for c in st.get("connections", []):
+        key = (c["local"], c["remote"])
+        last_del[key] = max(last_del.get(key, 0), c.get("bytes_delivered", 0))
+        for s in c.get("servers") or []:
+            if s["addr"] not in addrs:
+                addrs.append(s["addr"])
+            k = (key, s["addr"])
+            last[k] = max(last.get(k, 0), s["bytes"])
+    tot = {a: sum(v for (ck, a2), v in last.items() if a2 == a) for a in addrs}
+    rows.append((t, tot, sum(last_del.values())))
+if not rows:
+    sys.exit("throughput_series: no samples in %s" % samples)
+if t0 is None:
+    t0 = rows[0][0]
+with open(out, "w") as f:
+    f.write("t %s player\n" % " ".join(addrs))
+    prev, edge = rows[0], rows[0][0] + bin_s * 1000
+    for r in rows[1:]:
+        if r[0] < edge and r is not rows[-1]:
+            continue
+        dt = (r[0] - prev[0]) / 1000.0
+        if dt <= 0:
+            continue
+        vals = [(r[1].get(a, 0) - prev[1].get(a, 0)) * 8 / dt / 1e6 for a in addrs]
+        vals.append((r[2] - prev[2]) * 8 / dt / 1e6)
+        mid = (prev[0] + r[0]) / 2.0  # the middle of the bin
+        f.write("%.3f %s\n" % ((mid - t0) / 1000.0, " ".join("%.3f" % v for v in vals)))
+        prev, edge = r, r[0] + bin_s * 1000
+print(len(addrs))
+PYEOF
+}
