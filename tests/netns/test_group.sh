@@ -9,7 +9,8 @@
 # (one HTTP/1.1 GET on a kernel TCP socket to the client's 127.0.0.1:9000, the time of every
 # recv()).  Per-server figures come from the client's "mpsctl status --json", sampled every
 # 100 ms (connections[].servers[].bytes / share_permille).  Every transfer is checked
-# byte-exact (sha256).  Cases (CASES, default all):
+# byte-exact (sha256).  Cases (CASES, default all; the parts of kill and refuse can also be
+# named alone: kill1 down1 kill2 wrongkey diverge):
 #
 #   share   FILE_MB (50) MiB, no rate limit: each server carried >= 30 %.
 #   rate    tbf on the server links (egress of s1 in srv1, s2 in srv2), for each pair of
@@ -522,6 +523,8 @@ case_three() {
 for c in $CASES; do
 	case $c in
 	share | rate | kill | ffmpeg | refuse | three) "case_$c" ;;
+	kill1 | down1 | kill2) kill_one "$c" ;;
+	wrongkey | diverge) "refuse_$c" ;;
 	*) fail "unknown case $c" ;;
 	esac
 done
