@@ -38,8 +38,8 @@
 #           diverge   srv2 serves a DIFFERENT file at the same path: the client drops srv2
 #                     (state "dropped", its "replicas dropped" counter rises) and the stream is
 #                     byte-exact srv1's file.
-#   three   topo_three_servers, srv1 announces srv2 and srv3, FILE_MB MiB: each server
-#           carried > 15 %.
+#   three   topo_three_servers, srv1 announces srv2 and srv3, FILE_MB MiB (no rate limit, or
+#           THREE_RATE on each server link): each server carried > 15 %.
 #
 # Figures (shares, goodput ratios, gaps) are printed as they are measured and again in a
 # summary at the end.  The scratch directory (MPS_NETNS_KEEP=1 keeps it) holds per case the
@@ -59,6 +59,7 @@ KILL_MB=${KILL_MB:-20}
 FF_RATE=${FF_RATE:-6mbit}
 REFUSE_RATE=${REFUSE_RATE:-50mbit}
 REFUSE_MB=${REFUSE_MB:-20}
+THREE_RATE=${THREE_RATE:-}
 GOODPUT_MIN_PCT=95	# issue 3, "What must hold" 2: not a tunable
 GAP_MAX_MS=300		# issue 3, "What must hold" 3
 SHARE_MIN_TWO=300	# per mille, issue 3 "What must hold" 1
@@ -504,13 +505,18 @@ case_refuse() {
 # three: three servers like two
 
 case_three() {
-	echo "== three: $FILE_MB MiB, three servers, srv1 announces srv2 and srv3"
+	echo "== three: $FILE_MB MiB, three servers, srv1 announces srv2 and srv3${THREE_RATE:+, $THREE_RATE per link}"
 	fresh_topo three three
 	group_server 1 "$WORK/www" "$WORK/group.key" --announce "$(url_host "$SRV2_STACK"):$PORT" \
 		--announce "$(url_host "$SRV3_STACK"):$PORT"
 	group_server 2 "$WORK/www" "$WORK/group.key"
 	group_server 3 "$WORK/www" "$WORK/group.key"
 	group_client
+	if [ -n "$THREE_RATE" ]; then
+		rate_on "$NS_SRV1" s1 "$THREE_RATE"
+		rate_on "$NS_SRV2" s2 "$THREE_RATE"
+		rate_on "$NS_SRV3" s3 "$THREE_RATE"
+	fi
 	start_samples three
 	fetch three "$PLAYER_BASE/file" "$WORK/www/file"
 	stop_samples
