@@ -502,6 +502,17 @@ static void gc_rate_sample(conn_peer *p, uint64_t bytes, uint64_t now)
 	}
 }
 
+/* Is a trusted (active) server other than idx there to compare with? */
+static bool gc_has_reference(const mps_conn *c, uint8_t idx)
+{
+	size_t i;
+
+	for (i = 0; i < c->npeers; i++)
+		if (i != idx && c->peers[i].state == PEER_ACTIVE)
+			return true;
+	return false;
+}
+
 /* A probing server's first bytes: compared with what the client has, never
  * stored.  Returns the bytes taken (all: they are acknowledged either way). */
 static int gc_probe_data(mps_conn *c, conn_peer *p, uint8_t idx, uint64_t dsn, const uint8_t *data, size_t n,
@@ -524,12 +535,10 @@ static int gc_probe_data(mps_conn *c, conn_peer *p, uint8_t idx, uint64_t dsn, c
 			held = c->probe_ref[off + i];
 		} else if (d >= c->rcv.head && mps_ranges_contains(&c->rcv.have, d, d + 1)) {
 			held = c->rcv.buf[d % c->rcv.cap];
-		} else if (p->probe_ok + i > 0 ||
-			   (c->probe_ref_len == 0 && mps_rob_readable(&c->rcv) == 0 &&
-			    mps_ranges_covered(&c->rcv.have, start, start + GROUP_PROBE) == 0)) {
-			/* Everything seen of the stream's start matched (or
-			 * nothing was seen from anyone: the first replica to
-			 * answer is the reference): the rest is taken as data. */
+		} else if (!gc_has_reference(c, idx)) {
+			/* No trusted server is left to compare with (the one we
+			 * connected to died before sending this far): what was
+			 * seen matched, so the rest is taken as data. */
 			size_t a2 = 0;
 			int rc = mps_rob_write(&c->rcv, d, data + i, n - i, &a2);
 			if (rc == MPS_ERR_DIVERGE) {
