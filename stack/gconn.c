@@ -271,16 +271,22 @@ void gc_schedule(mps_conn *c, uint64_t now)
 		int best = -1;
 		uint64_t best_need = 0;
 		progress = false;
-		/* The active server furthest below its target gets the chunk. */
+		/* The active server whose outstanding is the smallest share of
+		 * its target gets the chunk: every server is kept about equally
+		 * full, so a new one ramps up instead of being starved by a
+		 * server whose large target it cannot reach. */
 		for (i = 0; i < c->npeers; i++) {
-			uint64_t out, tgt;
+			uint64_t out, tgt, fill;
 			if (c->peers[i].state != PEER_ACTIVE)
 				continue;
 			out = gc_outstanding(c, (uint8_t)i, NULL);
 			tgt = gc_target(c, (uint8_t)i);
-			if (out < tgt && (best < 0 || tgt - out > best_need)) {
+			if (out >= tgt)
+				continue;
+			fill = out * 1024 / tgt;
+			if (best < 0 || fill < best_need) {
 				best = (int)i;
-				best_need = tgt - out;
+				best_need = fill;
 			}
 		}
 		if (best < 0)
@@ -455,6 +461,7 @@ static void gc_drop_peer(mps_conn *c, uint8_t idx, int reason, uint64_t now)
 		return;
 	p->state = PEER_DROPPED;
 	p->reason = reason;
+	gc_regrant(c, idx, now); /* its ranges go to the others before they are forgotten */
 	if (reason == MPS_ERR_DIVERGE)
 		c->stack->st.divergences++;
 	for (sf = c->sfs; sf != NULL; sf = sf->next)
@@ -657,6 +664,31 @@ static bool gc_others_deliver(const mps_conn *c, uint8_t idx)
 	return false;
 }
 
+/* Was the RANGE for g lost?  It is re-asked when it made no progress for
+ * max(GC_RANGE_RESEND, 2 RTT + 50 ms) and either the server is idle, or a
+ * range asked of it later is already arriving (it sends the lowest first,
+ * so a quiet g while a later one flows means g never reached it). */
+static bool gc_range_lost(const mps_conn *c, const conn_grant *g, uint64_t now)
+{
+	uint64_t rtt = gc_peer_srtt(c, g->peer), wait = 2 * rtt + 50 * MPS_NS_PER_MS;
+	const conn_peer *p = &c->peers[g->peer];
+	size_t i;
+
+	if (wait < GC_RANGE_RESEND)
+		wait = GC_RANGE_RESEND;
+	if (now - g->sent_at < wait || now - g->last_progress < wait)
+		return false;
+	if (now - p->rx_last >= rtt + 20 * MPS_NS_PER_MS)
+		return true;
+	for (i = 0; i < c->ngrants; i++) {
+		const conn_grant *h = &c->grants[i];
+		if (h != g && h->peer == g->peer && h->start > g->start && h->last_progress > g->sent_at &&
+		    h->last_missing < h->end - h->start)
+			return true;
+	}
+	return false;
+}
+
 /* Without any trusted (active) server, a probing server cannot be checked
  * against anything: after GC_PROMOTE it is trusted as it is (it is all there
  * is); with no server left at all the connection ends with an explicit
@@ -751,7 +783,7 @@ void gc_timer(mps_conn *c, uint64_t now)
 			g->last_missing = miss;
 			g->last_progress = now;
 		}
-		if (g->sent && now - g->sent_at >= GC_RANGE_RESEND && now - g->last_progress >= GC_RANGE_RESEND) {
+		if (g->sent && gc_range_lost(c, g, now)) {
 			uint64_t next = mps_rob_next(&c->rcv);
 			if (!g->probe && next > g->start && next < g->end)
 				g->start = next; /* ask only for what is missing */
