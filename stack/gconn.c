@@ -197,6 +197,26 @@ static uint64_t gc_outstanding(const mps_conn *c, uint8_t peer, uint32_t *count)
 	return sum;
 }
 
+/* Send pure ACKs to a server until its unsent RANGEs are out (a new chunk
+ * must not wait for the next packet or tick: that would pace every server
+ * to one chunk per tick). */
+static void gc_send_ranges(mps_conn *c, uint8_t peer, uint64_t now)
+{
+	mps_sf *sf, *best = NULL;
+	int guard;
+
+	for (sf = c->sfs; sf != NULL; sf = sf->next)
+		if (sf->peer == peer && sf->state == SF_ESTABLISHED && !sf->dead &&
+		    (best == NULL || sf->srtt < best->srtt))
+			best = sf;
+	if (best == NULL || (best->is_join && !best->join_confirmed) || best->mpc_ack_pending) {
+		conn_ack_peer(c, peer); /* not yet: with the next ACK that can carry it */
+		return;
+	}
+	for (guard = 0; guard < 4 && gc_signal_pending(c, best); guard++)
+		sf_send_ack(best, now);
+}
+
 static bool gc_add_grant(mps_conn *c, uint8_t peer, uint64_t a, uint64_t b, bool probe, uint64_t now)
 {
 	conn_grant *g;
@@ -210,7 +230,7 @@ static bool gc_add_grant(mps_conn *c, uint8_t peer, uint64_t a, uint64_t b, bool
 	g->peer = peer;
 	g->probe = probe;
 	g->asked_at = now;
-	conn_ack_peer(c, peer); /* the RANGE rides on an ACK to that server */
+	gc_send_ranges(c, peer, now); /* the RANGE rides on an ACK to that server, now */
 	gc_arm(c, now + GC_TICK);
 	return true;
 }
@@ -1054,6 +1074,15 @@ void gs_push(mps_conn *c, uint64_t now)
 				if (qb > pend)
 					qb = pend;
 			} else {
+				/* A probe asked before our application wrote it
+				 * waits for the write (it is below the DATA_ACK
+				 * by design); anything else below it is done. */
+				bool early_probe = qa >= pstart && qa < pstart + GROUP_PROBE &&
+						   c->snd.end < pstart + GROUP_PROBE && !c->shut_wr;
+				if (early_probe) {
+					i++;
+					continue;
+				}
 				if (qb <= c->snd.base || qb <= c->snd_una) {
 					c->sgrants[i] = c->sgrants[--c->nsgrants];
 					continue;
