@@ -172,8 +172,12 @@ static void gc_reap_grants(mps_conn *c)
 {
 	size_t i = 0;
 
+	/* A failed server's unfinished ranges stay until another server's
+	 * range covers them (gc_cover_orphans): they are the record of what
+	 * is still to be fetched. */
 	while (i < c->ngrants) {
-		if (gc_grant_done(c, &c->grants[i]) || !gc_peer_usable(&c->peers[c->grants[i].peer])) {
+		const conn_grant *g = &c->grants[i];
+		if (gc_grant_done(c, g) || (g->probe && !gc_peer_usable(&c->peers[g->peer]))) {
 			c->grants[i] = c->grants[--c->ngrants];
 			continue;
 		}
@@ -197,26 +201,6 @@ static uint64_t gc_outstanding(const mps_conn *c, uint8_t peer, uint32_t *count)
 	return sum;
 }
 
-/* Send pure ACKs to a server until its unsent RANGEs are out (a new chunk
- * must not wait for the next packet or tick: that would pace every server
- * to one chunk per tick). */
-static void gc_send_ranges(mps_conn *c, uint8_t peer, uint64_t now)
-{
-	mps_sf *sf, *best = NULL;
-	int guard;
-
-	for (sf = c->sfs; sf != NULL; sf = sf->next)
-		if (sf->peer == peer && sf->state == SF_ESTABLISHED && !sf->dead &&
-		    (best == NULL || sf->srtt < best->srtt))
-			best = sf;
-	if (best == NULL || (best->is_join && !best->join_confirmed) || best->mpc_ack_pending) {
-		conn_ack_peer(c, peer); /* not yet: with the next ACK that can carry it */
-		return;
-	}
-	for (guard = 0; guard < 4 && gc_signal_pending(c, best); guard++)
-		sf_send_ack(best, now);
-}
-
 static bool gc_add_grant(mps_conn *c, uint8_t peer, uint64_t a, uint64_t b, bool probe, uint64_t now)
 {
 	conn_grant *g;
@@ -230,7 +214,7 @@ static bool gc_add_grant(mps_conn *c, uint8_t peer, uint64_t a, uint64_t b, bool
 	g->peer = peer;
 	g->probe = probe;
 	g->asked_at = now;
-	gc_send_ranges(c, peer, now); /* the RANGE rides on an ACK to that server, now */
+	conn_ack_peer(c, peer); /* the RANGE rides on an ACK to that server */
 	gc_arm(c, now + GC_TICK);
 	return true;
 }
@@ -379,6 +363,46 @@ static void gc_regrant(mps_conn *c, uint8_t from, uint64_t now)
 		}
 		if (best < 0)
 			return; /* nobody else: keep waiting for it */
+		gc_add_grant(c, (uint8_t)best, a, g.end, false, now);
+	}
+}
+
+/* Every unfinished range of a server that is not active (slow, dead,
+ * dropped) must be covered by an unfinished range of an active server;
+ * if not, it is asked of the active server with the least outstanding.
+ * Run every tick, so no failure path can leave bytes nobody fetches. */
+static void gc_cover_orphans(mps_conn *c, uint64_t now)
+{
+	size_t i, j, n = c->ngrants;
+
+	for (i = 0; i < n; i++) {
+		conn_grant g = c->grants[i];
+		uint64_t a = g.start, next = mps_rob_next(&c->rcv), best_out = UINT64_MAX;
+		int best = -1;
+		bool covered = false;
+		if (g.probe || c->peers[g.peer].state == PEER_ACTIVE || gc_grant_done(c, &g))
+			continue;
+		if (a < next)
+			a = next;
+		for (j = 0; j < c->ngrants && !covered; j++) {
+			const conn_grant *h = &c->grants[j];
+			covered = !h->probe && c->peers[h->peer].state == PEER_ACTIVE && h->start <= a &&
+				  h->end >= g.end && !gc_grant_done(c, h);
+		}
+		if (covered)
+			continue;
+		for (j = 0; j < c->npeers; j++) {
+			uint64_t out;
+			if (c->peers[j].state != PEER_ACTIVE)
+				continue;
+			out = gc_outstanding(c, (uint8_t)j, NULL);
+			if (out < best_out) {
+				best_out = out;
+				best = (int)j;
+			}
+		}
+		if (best < 0)
+			return;
 		gc_add_grant(c, (uint8_t)best, a, g.end, false, now);
 	}
 }
@@ -793,6 +817,7 @@ void gc_timer(mps_conn *c, uint64_t now)
 	gc_check_reference(c, now);
 	if (c->state == CONN_CLOSED)
 		return;
+	gc_cover_orphans(c, now);
 	/* A range that makes no progress: its RANGE (on an ACK, which is not
 	 * retransmitted) may have been lost; ask again.  Duplicates are
 	 * harmless: a server ignores a range it already has. */

@@ -44,12 +44,6 @@
 /* Scenarios failing because of stack bugs: they run and report, but only
  * fail the suite with SIM_KNOWN_FAIL=1.  Remove a name once it passes. */
 static const char *const gsim_known_fail[] = {
-    /* The accepting server's path dies within its first segments: the new
-     * server's probe arrives while the first server still counts as
-     * active, is refused (not acknowledged) and comes again only at the
-     * new server's RTO: a gap of about 600 ms instead of 300 ms in a few
-     * seeds.  Needs probe bytes held aside until they can be verified. */
-    "group_server1_path_down_early",
     NULL,
 };
 
