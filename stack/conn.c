@@ -250,6 +250,10 @@ static void conn_release_sndbuf(mps_conn *c)
 			continue;
 		for (i = 0; i < sf->maps_n; i++) {
 			const sf_map *m = &sf->maps[(sf->maps_head + i) % sf->maps_cap];
+			/* A group member's probe answers come from a kept copy
+			 * (gs_peek): they never pin the buffer. */
+			if (c->group && c->is_server && m->dsn + m->len <= c->local_idsn + 1 + c->probe_ref_len)
+				continue;
 			if (m->dsn < low)
 				low = m->dsn;
 		}
@@ -1484,7 +1488,7 @@ ssize_t mps_conn_recv(mps_conn *c, uint8_t *buf, size_t len, uint64_t now)
 		n = mps_rob_read(&c->rcv, buf, len);
 		if (c->group && !c->is_server && n > 0) {
 			gc_on_read(c, head, buf, n);
-			gc_schedule(c, now); /* the window moved: ask for more */
+			conn_push(c, now); /* the window moved: ask for more, and send the RANGEs */
 		}
 	}
 	if (n == 0) {
