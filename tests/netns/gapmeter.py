@@ -123,12 +123,16 @@ class Meter:
         t_end, b_end = self.samples[-1]
         if t_end <= start:
             return None
-        b_start = 0
+        # The window opens at the first recv() at or after start, so bytes
+        # that arrived before start are never counted in it (a recv() gap
+        # around start would otherwise inflate the rate).
         for t, b in self.samples:
-            if t > start:
+            if t >= start:
+                t_start, b_start = t, b
                 break
-            b_start = b
-        return (b_end - b_start) * 8 / (t_end - start) / 1e6
+        if t_end <= t_start:
+            return None
+        return (b_end - b_start) * 8 / (t_end - t_start) / 1e6
 
 
 def fetch(args, meter, result):
