@@ -22,7 +22,8 @@ JSON line (to --json FILE if given, else to standard output, or to standard erro
                   the first delivery), i.e. the longest stall the player saw mid-stream
     gap_at_s      when that gap began, in seconds since the start
     mbit          average goodput over the whole transfer (Mbit/s, 10^6 bits)
-    steady_mbit   goodput from --steady-from seconds (default 2) to the last byte: slow
+    steady_mbit   goodput from --steady-from seconds (default 2) to one second before the
+                  last byte, as the least-squares slope of bytes over time: slow
                   start and connection set-up left out; null when the transfer ended
                   before that
     sha256        of the body
@@ -117,22 +118,29 @@ class Meter:
             self.log.write("%.3f %d\n" % (t * 1000.0, self.bytes))
 
     def steady_mbit(self, start):
-        """Goodput from start seconds to the last body byte, or None."""
+        """Steady-state goodput: the least-squares slope of the bytes received
+        against time, from start seconds to one second before the last byte
+        (the whole rest if that leaves less than a second).  A slope, not a
+        difference of two samples, so that a burst of reads at either end of
+        the window (bytes that waited in a socket buffer) barely moves it.
+        None when the transfer ended before start."""
         if self.bytes == 0:
             return None
-        t_end, b_end = self.samples[-1]
+        t_end = self.samples[-1][0]
         if t_end <= start:
             return None
-        # The window opens at the first recv() at or after start, so bytes
-        # that arrived before start are never counted in it (a recv() gap
-        # around start would otherwise inflate the rate).
-        for t, b in self.samples:
-            if t >= start:
-                t_start, b_start = t, b
-                break
-        if t_end <= t_start:
+        stop = t_end - 1.0 if t_end - 1.0 - start >= 1.0 else t_end
+        pts = [(t, b) for t, b in self.samples if start <= t <= stop]
+        if len(pts) < 2:
             return None
-        return (b_end - b_start) * 8 / (t_end - t_start) / 1e6
+        n = float(len(pts))
+        mt = sum(t for t, _ in pts) / n
+        mb = sum(b for _, b in pts) / n
+        var = sum((t - mt) ** 2 for t, _ in pts)
+        if var <= 0:
+            return None
+        slope = sum((t - mt) * (b - mb) for t, b in pts) / var
+        return slope * 8 / 1e6
 
 
 def fetch(args, meter, result):
