@@ -72,49 +72,53 @@ static void t_random(void *user, void *buf, size_t len)
 	}
 }
 
-/* Replace every MPTCP option by NOPs and fix the TCP checksum. */
-static void t_strip(uint8_t *pkt, size_t len)
+/* Rebuild pkt (parsed as p) with other option bytes and payload: the
+ * middleboxes below edit a copy and write the packet back with correct
+ * IP and TCP checksums. */
+static void t_rebuild(uint8_t *pkt, const mps_pkt *p, const uint8_t *opts, const uint8_t *payload)
 {
-	mps_pkt p;
-	uint8_t *o;
-	size_t i = 0, optlen;
 	mps_tcp_out out;
-	uint8_t copy[1600], opts[40];
-	mps_iov iov;
+	mps_iov iov = {payload, p->paylen};
 
-	if (mps_pkt_parse(&p, pkt, len, 0) != 0 || p.proto != MPS_IPPROTO_TCP)
-		return;
-	optlen = p.optlen;
-	memcpy(opts, p.opts, optlen);
-	o = opts;
-	while (i < optlen) {
-		if (o[i] == 0)
-			break;
-		if (o[i] == 1) {
-			i++;
-			continue;
-		}
-		if (i + 1 >= optlen || o[i + 1] < 2)
-			break;
-		if (o[i] == 30)
-			memset(o + i, 1, o[i + 1]);
-		i += o[i + 1] ? o[i + 1] : 1;
-	}
-	memcpy(copy, p.payload, p.paylen);
-	iov.base = copy;
-	iov.len = p.paylen;
 	memset(&out, 0, sizeof(out));
-	out.src = &p.src;
-	out.dst = &p.dst;
-	out.seq = p.seq;
-	out.ack = p.ack;
-	out.flags = p.flags;
-	out.window = p.window;
+	out.src = &p->src;
+	out.dst = &p->dst;
+	out.seq = p->seq;
+	out.ack = p->ack;
+	out.flags = p->flags;
+	out.window = p->window;
 	out.opts = opts;
-	out.optlen = optlen;
+	out.optlen = p->optlen;
 	out.payload = &iov;
 	out.niov = 1;
 	mps_pkt_build_tcp(pkt, 1600, &out, 0);
+}
+
+/* Replace every MPTCP option by NOPs. */
+static void t_strip(uint8_t *pkt, size_t len)
+{
+	mps_pkt p;
+	uint8_t copy[1600], opts[40];
+	size_t i = 0;
+
+	if (mps_pkt_parse(&p, pkt, len, 0) != 0 || p.proto != MPS_IPPROTO_TCP)
+		return;
+	memcpy(opts, p.opts, p.optlen);
+	while (i < p.optlen) {
+		if (opts[i] == 0)
+			break;
+		if (opts[i] == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= p.optlen || opts[i + 1] < 2)
+			break;
+		if (opts[i] == 30)
+			memset(opts + i, 1, opts[i + 1]);
+		i += opts[i + 1];
+	}
+	memcpy(copy, p.payload, p.paylen);
+	t_rebuild(pkt, &p, opts, copy);
 }
 
 /* A middlebox that changes one payload byte and fixes the TCP checksum, so
@@ -123,28 +127,13 @@ static void t_corrupt(uint8_t *pkt, size_t len)
 {
 	mps_pkt p;
 	uint8_t copy[1600], opts[40];
-	mps_tcp_out out;
-	mps_iov iov;
 
 	if (mps_pkt_parse(&p, pkt, len, 0) != 0 || p.paylen < 2)
 		return;
 	memcpy(copy, p.payload, p.paylen);
 	copy[p.paylen / 2] ^= 0x5a;
 	memcpy(opts, p.opts, p.optlen);
-	iov.base = copy;
-	iov.len = p.paylen;
-	memset(&out, 0, sizeof(out));
-	out.src = &p.src;
-	out.dst = &p.dst;
-	out.seq = p.seq;
-	out.ack = p.ack;
-	out.flags = p.flags;
-	out.window = p.window;
-	out.opts = opts;
-	out.optlen = p.optlen;
-	out.payload = &iov;
-	out.niov = 1;
-	mps_pkt_build_tcp(pkt, 1600, &out, 0);
+	t_rebuild(pkt, &p, opts, copy);
 }
 
 static bool t_want_csum;
