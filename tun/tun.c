@@ -6,6 +6,10 @@
  * mps_tun_set_mtu,
  * mps_tun_up:        SIOCSIFMTU / SIOCGIFFLAGS + SIOCSIFFLAGS on a dgram socket
  * mps_tun_add_route: NETLINK_ROUTE socket → RTM_NEWROUTE → wait for the ACK
+ * mps_tun_*_vnet:    readv/writev of a struct virtio_net_hdr + the packet
+ *                    (the header's 16-bit fields are host-endian: a TUN
+ *                    device without TUNSETVNETLE/BE uses the legacy
+ *                    virtio layout, which is the host's order)
  */
 #include "tun.h"
 
@@ -14,10 +18,13 @@
 #include <linux/if_tun.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <linux/virtio_net.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define TUN_DEV "/dev/net/tun"
@@ -51,8 +58,6 @@ int mps_tun_open(const char *name, unsigned flags, char ifname_out[IFNAMSIZ])
 
 	if (flags & ~MPS_TUN_VNET_HDR)
 		return -EINVAL;
-	if (flags & MPS_TUN_VNET_HDR)
-		return -EOPNOTSUPP;
 	if (name != NULL && strlen(name) >= IFNAMSIZ)
 		return -EINVAL;
 
@@ -61,10 +66,22 @@ int mps_tun_open(const char *name, unsigned flags, char ifname_out[IFNAMSIZ])
 		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	if (flags & MPS_TUN_VNET_HDR)
+		ifr.ifr_flags |= IFF_VNET_HDR;
 	if (name != NULL)
 		memcpy(ifr.ifr_name, name, strlen(name));
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		/* A kernel without IFF_VNET_HDR says EINVAL for the flag. */
+		if ((flags & MPS_TUN_VNET_HDR) && errno == EINVAL)
+			errno = EOPNOTSUPP;
 		goto fail;
+	}
+	if (flags & MPS_TUN_VNET_HDR) {
+		int hsz = (int)sizeof(struct virtio_net_hdr);
+
+		if (ioctl(fd, TUNSETVNETHDRSZ, &hsz) < 0)
+			goto fail;
+	}
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		goto fail;
@@ -271,4 +288,106 @@ ssize_t mps_tun_write(int fd, const uint8_t *pkt, size_t len)
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	return n;
+}
+
+int mps_tun_set_offload(int fd, unsigned off)
+{
+	unsigned long f = 0;
+
+	if (off & ~(MPS_TUN_OFF_CSUM | MPS_TUN_OFF_TSO))
+		return -EINVAL;
+	if ((off & MPS_TUN_OFF_TSO) && !(off & MPS_TUN_OFF_CSUM))
+		return -EINVAL; /* the kernel refuses TSO without CSUM too */
+	if (off & MPS_TUN_OFF_CSUM)
+		f |= TUN_F_CSUM;
+	if (off & MPS_TUN_OFF_TSO)
+		f |= TUN_F_TSO4 | TUN_F_TSO6;
+	if (ioctl(fd, TUNSETOFFLOAD, f) < 0)
+		return -errno;
+	return 0;
+}
+
+ssize_t mps_tun_read_vnet(int fd, uint8_t *buf, size_t cap, mps_tun_vnet *vh)
+{
+	struct virtio_net_hdr h;
+	struct iovec iov[2];
+	ssize_t n;
+
+	iov[0].iov_base = &h;
+	iov[0].iov_len = sizeof(h);
+	iov[1].iov_base = buf;
+	iov[1].iov_len = cap;
+	do {
+		n = readv(fd, iov, 2);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if ((size_t)n < sizeof(h))
+		return -EPROTO;
+	n -= (ssize_t)sizeof(h);
+	memset(vh, 0, sizeof(*vh));
+	switch (h.gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN) {
+	case VIRTIO_NET_HDR_GSO_NONE:
+		break;
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		if (h.gso_size == 0)
+			return -EPROTO;
+		vh->gso_size = h.gso_size;
+		break;
+	default:
+		return -EPROTO; /* UDP: we never asked for it */
+	}
+	if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		/* csum_start is the transport header; +16 is TCP's field. */
+		if (h.csum_offset != 16 || h.csum_start + 18u > (size_t)n)
+			return vh->gso_size ? -EPROTO : n; /* not TCP: not ours */
+		vh->csum_partial = true;
+	}
+	if (h.flags & VIRTIO_NET_HDR_F_DATA_VALID)
+		vh->csum_valid = true;
+	return n;
+}
+
+ssize_t mps_tun_write_vnet(int fd, const uint8_t *pkt, size_t len, const mps_tun_vnet *vh)
+{
+	struct virtio_net_hdr h;
+	struct iovec iov[2];
+	size_t iphl;
+	ssize_t n;
+
+	memset(&h, 0, sizeof(h));
+	if (vh != NULL && (vh->gso_size > 0 || vh->csum_partial)) {
+		if (len < 1)
+			return -EINVAL;
+		if ((pkt[0] >> 4) == 4)
+			iphl = (size_t)(pkt[0] & 0xf) * 4;
+		else if ((pkt[0] >> 4) == 6)
+			iphl = 40;
+		else
+			return -EINVAL;
+		if (len < iphl + 20 || ((pkt[0] >> 4) == 4 ? pkt[9] : pkt[6]) != IPPROTO_TCP)
+			return -EINVAL;
+		if (vh->gso_size > 0 && !vh->csum_partial)
+			return -EINVAL;
+		h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		h.csum_start = (uint16_t)iphl;
+		h.csum_offset = 16;
+		if (vh->gso_size > 0) {
+			h.gso_type = (pkt[0] >> 4) == 4 ? VIRTIO_NET_HDR_GSO_TCPV4
+						       : VIRTIO_NET_HDR_GSO_TCPV6;
+			h.gso_size = vh->gso_size;
+			h.hdr_len = (uint16_t)(iphl + (size_t)(pkt[iphl + 12] >> 4) * 4);
+		}
+	}
+	iov[0].iov_base = &h;
+	iov[0].iov_len = sizeof(h);
+	iov[1].iov_base = (void *)(uintptr_t)pkt;
+	iov[1].iov_len = len;
+	do {
+		n = writev(fd, iov, 2);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return n >= (ssize_t)sizeof(h) ? n - (ssize_t)sizeof(h) : 0;
 }

@@ -12,15 +12,30 @@
 #define MPS_TUN_H
 
 #include <net/if.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "addr.h"
 
-/* Reserved: ask for a virtio-net header in front of every packet (GSO/GRO
- * offload).  Not implemented yet: mps_tun_open returns -EOPNOTSUPP. */
+/* Ask for a virtio-net header in front of every packet (IFF_VNET_HDR): the
+ * device then takes TCP super-segments of up to 64 KiB with a partial
+ * checksum and segments them itself (TSO), and, after mps_tun_set_offload,
+ * hands us coalesced (GRO) segments the same way.  Read and write such a
+ * device with mps_tun_read_vnet / mps_tun_write_vnet only. */
 #define MPS_TUN_VNET_HDR 0x1u
+
+/* What travels in the virtio-net header, in host terms. */
+typedef struct mps_tun_vnet {
+	uint16_t gso_size;   /* payload bytes per segment; 0: not a super-segment */
+	bool csum_partial;   /* TCP checksum holds only the pseudo-header sum */
+	bool csum_valid;     /* the kernel vouches for the checksum */
+} mps_tun_vnet;
+
+/* Offloads we accept on reads (TUNSETOFFLOAD). */
+#define MPS_TUN_OFF_CSUM 0x1u /* partial checksums */
+#define MPS_TUN_OFF_TSO 0x2u  /* TCP super-segments, IPv4 and IPv6 */
 
 /*
  * mps_tun_open creates (or attaches to) the TUN device called name, or lets
@@ -34,7 +49,7 @@
  *   ifname_out  receives the actual name (may be NULL)
  *
  * Returns the fd (>= 0), or -EINVAL (name too long, unknown flag),
- * -EOPNOTSUPP (MPS_TUN_VNET_HDR), -ENOENT (no /dev/net/tun), -EPERM /
+ * -EOPNOTSUPP (the kernel has no virtio-net header on TUN), -ENOENT (no /dev/net/tun), -EPERM /
  * -EACCES (no CAP_NET_ADMIN), -EBUSY (name taken by another kind of device),
  * or another -errno from open(2) / ioctl(TUNSETIFF).
  */
@@ -73,5 +88,26 @@ ssize_t mps_tun_read(int fd, uint8_t *buf, size_t cap);
 /* mps_tun_write writes one packet.  Returns len, -EAGAIN when the device
  * queue is full (the packet is not sent), or -errno. */
 ssize_t mps_tun_write(int fd, const uint8_t *pkt, size_t len);
+
+/* mps_tun_set_offload tells the kernel which offloads it may hand us on
+ * reads (MPS_TUN_OFF_* bits; 0 turns them off).  Only for a device opened
+ * with MPS_TUN_VNET_HDR.  Returns 0, -EINVAL (unknown bit, or TSO without
+ * CSUM), or -errno of ioctl(TUNSETOFFLOAD). */
+int mps_tun_set_offload(int fd, unsigned off);
+
+/* mps_tun_read_vnet reads one packet from a MPS_TUN_VNET_HDR device: the
+ * header goes to *vh, the IP packet (up to 64 KiB when TSO reads are on)
+ * into buf.  Returns the packet's length, -EAGAIN, -EPROTO (a header we do
+ * not understand: not TCP GSO, or a checksum offset outside TCP; the packet
+ * is consumed), or another -errno. */
+ssize_t mps_tun_read_vnet(int fd, uint8_t *buf, size_t cap, mps_tun_vnet *vh);
+
+/* mps_tun_write_vnet writes one IP packet to a MPS_TUN_VNET_HDR device.
+ * With vh->gso_size > 0 the packet is a TCP super-segment that the kernel
+ * cuts into gso_size pieces (the TCP header, options included, is copied
+ * into each); vh->csum_partial says the TCP checksum field holds only the
+ * pseudo-header sum.  A super-segment must have csum_partial.  Returns len,
+ * -EAGAIN, -EINVAL (not IPv4/IPv6 TCP where the header needs it), or -errno. */
+ssize_t mps_tun_write_vnet(int fd, const uint8_t *pkt, size_t len, const mps_tun_vnet *vh);
 
 #endif
