@@ -345,6 +345,7 @@ struct mps_stack {
 /* --- stack.c ------------------------------------------------------------ */
 void stack_random(mps_stack *s, void *buf, size_t len);
 void stack_output(mps_stack *s, const uint8_t *pkt, size_t len);
+void stack_output_meta(mps_stack *s, const uint8_t *pkt, size_t len, const mps_out_meta *meta);
 void stack_event(mps_stack *s, mps_conn *c, enum mps_event ev, int err);
 void stack_sf_hash_add(mps_stack *s, mps_sf *sf);
 void stack_sf_hash_del(mps_stack *s, mps_sf *sf);

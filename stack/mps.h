@@ -78,7 +78,23 @@ typedef struct mps_config {
 	 * shares with its replicas, or NULL.  Copied; the stack wipes its copy
 	 * when freed. */
 	const uint8_t *group_key;
+	/* Offloads of the device behind the output callback (virtio-net header
+	 * on a TUN, doc/performance.md).  gso_max > 0: data segments may be
+	 * TCP super-segments of up to gso_max payload bytes, meta->gso_size
+	 * telling the device where to cut them; every piece carries the same
+	 * options, so the DSS mapping covers the whole super-segment, which
+	 * RFC 8684 §3.3.1 allows.  csum_offload: TCP checksums are left partial
+	 * (meta->csum_partial).  A super-segment needs csum_offload. */
+	uint32_t gso_max;   /* 0 -> one MSS per packet; capped at 65535 - headers */
+	bool csum_offload;
 } mps_config;
+
+/* What the device said about an input packet (virtio-net header). */
+typedef struct mps_in_meta {
+	uint16_t gso_size; /* > 0: a coalesced (GRO) segment of such pieces */
+	bool csum_ok;      /* checksum verified or left partial by the kernel:
+			    * don't verify it again */
+} mps_in_meta;
 
 /* How a group client spreads the download over its servers. */
 enum mps_sched_mode {
@@ -107,6 +123,10 @@ int mps_stack_add_announce(mps_stack *s, const mps_addr *a);
  * MPS_ERR_CHECKSUM, MPS_ERR_NOTCONN, MPS_ERR_AUTH, ...); drops are counted
  * in mps_stack_stats.  Nothing the peer sends can make this crash or leak. */
 int mps_stack_input(mps_stack *s, const uint8_t *pkt, size_t len, uint64_t now);
+/* The same with what the device said about the packet (meta may be NULL).
+ * A coalesced segment may be up to 64 KiB long. */
+int mps_stack_input_meta(mps_stack *s, const uint8_t *pkt, size_t len, uint64_t now,
+			 const mps_in_meta *meta);
 
 /* The earliest time at which mps_stack_handle_expiry must be called, or
  * MPS_TIME_NONE. */
@@ -203,6 +223,8 @@ mps_conn *mps_stack_conn_next(mps_stack *s, mps_conn *c);
 
 typedef struct mps_stack_stats {
 	uint64_t pkts_in, pkts_out, bytes_in, bytes_out;
+	uint64_t gso_out; /* super-segments handed to the device */
+	uint64_t gro_in;  /* coalesced segments read from it */
 	uint64_t drop_malformed, drop_checksum, drop_noconn, drop_other;
 	uint64_t opt_malformed;    /* MPTCP suboptions ignored for a bad length/content */
 	uint64_t rst_sent, rst_received;

@@ -287,6 +287,24 @@ static void sf_maps_pop_acked(mps_sf *sf)
 
 /* --- building and sending segments ------------------------------------- */
 
+/* May a data segment with options o go out as a super-segment of pieces of
+ * cap bytes?  Only when the device cuts them (gso_max) and every piece may
+ * carry the same options: timestamps, SACK blocks and a DSS whose mapping
+ * covers the whole super-segment (RFC 8684 §3.3.1 lets a mapping span
+ * several segments, and repeating it is harmless).  Not with a DATA_FIN
+ * (it must not be seen before the last byte) nor with signals, which must
+ * arrive once. */
+static bool sf_gso_ok(const mps_sf *sf, const mps_opts *o, uint32_t cap)
+{
+	const mps_stack *s = sf->conn->stack;
+
+	if (s->cfg.gso_max < 2 * cap)
+		return false;
+	if (o->present & ~(MPS_OPT_TS | MPS_OPT_SACK | MPS_OPT_DSS))
+		return false;
+	return !((o->present & MPS_OPT_DSS) && o->dss.fin);
+}
+
 /* sf_xmit builds one segment at relative seq with up to maxlen payload bytes
  * from map (NULL for none) and sends it.  Returns the payload bytes sent. */
 static uint32_t sf_xmit(mps_sf *sf, uint64_t seq, uint32_t maxlen, uint8_t flags, const sf_map *map,
@@ -299,9 +317,10 @@ static uint32_t sf_xmit(mps_sf *sf, uint64_t seq, uint32_t maxlen, uint8_t flags
 	uint8_t optbuf[40];
 	mps_iov iov[2];
 	int niov = 0, optlen, room, n;
-	uint32_t len = 0, cap;
+	uint32_t len = 0, cap = UINT32_MAX;
 	uint64_t wnd;
 	mps_tcp_out out;
+	mps_out_meta meta;
 
 	memset(&o, 0, sizeof(o));
 	if (flags & MPS_TH_SYN) {
@@ -359,6 +378,13 @@ static uint32_t sf_xmit(mps_sf *sf, uint64_t seq, uint32_t maxlen, uint8_t flags
 	if (map != NULL && maxlen > 0) {
 		cap = sf_mss_clamp(sf) - (uint32_t)optlen;
 		len = maxlen < cap ? maxlen : cap;
+		if (maxlen > cap && sf_gso_ok(sf, &o, cap)) {
+			/* A super-segment of whole pieces (the last may be
+			 * short): the device cuts it every cap bytes, copying
+			 * these options into each piece. */
+			uint32_t big = s->cfg.gso_max / cap * cap;
+			len = maxlen < big ? maxlen : big;
+		}
 		niov = conn_sf_peek(c, map->dsn + (seq - map->ssn), len, iov);
 		if (niov < 0)
 			return 0;
@@ -379,10 +405,13 @@ static uint32_t sf_xmit(mps_sf *sf, uint64_t seq, uint32_t maxlen, uint8_t flags
 	out.optlen = (size_t)optlen;
 	out.payload = iov;
 	out.niov = niov;
-	n = mps_pkt_build_tcp(s->obuf, s->obuf_cap, &out, 0);
+	n = mps_pkt_build_tcp(s->obuf, s->obuf_cap, &out,
+			      s->cfg.csum_offload ? MPS_PKT_PARTIAL_CSUM : 0);
 	if (n < 0)
 		return 0;
-	stack_output(s, s->obuf, (size_t)n);
+	meta.gso_size = (uint16_t)(len > cap ? cap : 0);
+	meta.csum_partial = s->cfg.csum_offload;
+	stack_output_meta(s, s->obuf, (size_t)n, &meta);
 
 	if (flags & MPS_TH_ACK) {
 		uint64_t edge = sf->rcv_nxt + ((flags & MPS_TH_SYN) ? wnd : (wnd >> sf->rcv_wscale) << sf->rcv_wscale);
@@ -991,7 +1020,8 @@ static void sf_process_data(mps_sf *sf, uint64_t seq, const uint8_t *data, size_
 	}
 	if (ooo || had_ooo || acc < len) {
 		sf->ack_now = true;
-	} else if (++sf->unacked_segs >= 2) {
+	} else if ((sf->unacked_segs += len > sf_mss_clamp(sf) ? 2 : 1) >= 2) {
+		/* A coalesced (GRO) segment counts as two or more: ACK it. */
 		sf->ack_now = true;
 	} else if (sf->timers[SF_TIMER_DELACK] == MPS_TIME_NONE) {
 		sf_timer_set(sf, SF_TIMER_DELACK, now + SF_DELACK);

@@ -30,9 +30,16 @@ void stack_output(mps_stack *s, const uint8_t *pkt, size_t len)
 {
 	mps_out_meta meta = {0, false};
 
+	stack_output_meta(s, pkt, len, &meta);
+}
+
+void stack_output_meta(mps_stack *s, const uint8_t *pkt, size_t len, const mps_out_meta *meta)
+{
 	s->st.pkts_out++;
 	s->st.bytes_out += len;
-	s->cfg.cb.output(s->cfg.user, pkt, len, &meta);
+	if (meta->gso_size > 0)
+		s->st.gso_out++;
+	s->cfg.cb.output(s->cfg.user, pkt, len, meta);
 }
 
 void stack_event(mps_stack *s, mps_conn *c, enum mps_event ev, int err)
@@ -241,6 +248,10 @@ static bool stack_listening(const mps_stack *s, const mps_addr *dst, bool join)
 
 /* --- life cycle ---------------------------------------------------------------- */
 
+/* The largest super-segment payload: an IP packet is at most 65535 bytes, of
+ * which IPv6 + TCP + 40 bytes of options take 100. */
+#define STACK_GSO_MAX (65535u - 100u)
+
 int mps_stack_new(mps_stack **out, const mps_config *cfg)
 {
 	mps_stack *s;
@@ -263,6 +274,10 @@ int mps_stack_new(mps_stack **out, const mps_config *cfg)
 		s->cfg.rcvbuf = 4u << 20;
 	if (s->cfg.max_conns == 0)
 		s->cfg.max_conns = 65536;
+	if (s->cfg.gso_max > 0 && !s->cfg.csum_offload)
+		return free(s), MPS_ERR_INVAL;
+	if (s->cfg.gso_max > STACK_GSO_MAX)
+		s->cfg.gso_max = STACK_GSO_MAX;
 	s->obuf_cap = 65536 + 128;
 	s->obuf = malloc(s->obuf_cap);
 	if (s->obuf == NULL) {
@@ -368,13 +383,21 @@ static int stack_input_tcp(mps_stack *s, const mps_pkt *p, uint64_t now)
 
 int mps_stack_input(mps_stack *s, const uint8_t *pkt, size_t len, uint64_t now)
 {
+	return mps_stack_input_meta(s, pkt, len, now, NULL);
+}
+
+int mps_stack_input_meta(mps_stack *s, const uint8_t *pkt, size_t len, uint64_t now,
+			 const mps_in_meta *meta)
+{
 	mps_pkt p;
 	int rc;
 
 	s->now = now;
 	s->st.pkts_in++;
 	s->st.bytes_in += len;
-	rc = mps_pkt_parse(&p, pkt, len, 0);
+	if (meta != NULL && meta->gso_size > 0)
+		s->st.gro_in++;
+	rc = mps_pkt_parse(&p, pkt, len, meta != NULL && meta->csum_ok ? MPS_PKT_NO_CSUM_CHECK : 0);
 	if (rc == MPS_ERR_CHECKSUM) {
 		s->st.drop_checksum++;
 		return rc;

@@ -160,22 +160,64 @@ static void fx_track(fx *f, const fx_cap *c)
 	}
 }
 
+/* Complete a partial TCP checksum (VIRTIO_NET_HDR_F_NEEDS_CSUM): the field
+ * holds the folded pseudo-header sum; summing the whole segment over it
+ * gives the real checksum.  A wrong partial sum then fails mps_pkt_parse. */
+static void fx_finish_csum(uint8_t *pkt, size_t len)
+{
+	size_t hl = (pkt[0] >> 4) == 4 ? (size_t)(pkt[0] & 0xf) * 4 : 40;
+	mps_csum cs;
+	uint16_t v;
+
+	CU_ASSERT_FATAL(len >= hl + 20);
+	mps_csum_init(&cs);
+	mps_csum_add(&cs, pkt + hl, len - hl);
+	v = mps_csum_finish(&cs);
+	pkt[hl + 16] = (uint8_t)(v >> 8);
+	pkt[hl + 17] = (uint8_t)v;
+}
+
+static void fx_free_big(fx *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->ncap; i++) {
+		free(f->cap[i].big);
+		f->cap[i].big = NULL;
+	}
+}
+
 static void fx_output(void *user, const uint8_t *pkt, size_t len, const mps_out_meta *meta)
 {
 	fx *f = user;
 	fx_cap *c;
 
-	(void)meta;
-	CU_ASSERT_FATAL(len <= FX_PKT_MAX);
+	uint8_t *buf;
+
+	CU_ASSERT_FATAL(meta != NULL);
+	CU_ASSERT_FATAL(len <= FX_PKT_MAX || meta->gso_size > 0);
+	/* Only a stack told so may leave checksums partial or cut late. */
+	CU_ASSERT(!meta->csum_partial || f->opts.gso_max > 0);
+	CU_ASSERT(meta->gso_size == 0 || meta->csum_partial);
 	if (f->ncap == FX_CAP_MAX) {
 		f->lost++;
 		return;
 	}
 	c = &f->cap[f->ncap++];
-	memcpy(c->data, pkt, len);
+	c->big = NULL;
+	buf = c->data;
+	if (len > FX_PKT_MAX) {
+		c->big = malloc(len);
+		CU_ASSERT_FATAL(c->big != NULL);
+		buf = c->big;
+	}
+	memcpy(buf, pkt, len);
 	c->len = len;
+	c->meta = *meta;
 	c->when = f->now;
-	c->rc = mps_pkt_parse(&c->p, c->data, len, 0);
+	if (meta->csum_partial)
+		fx_finish_csum(buf, len); /* what the device does */
+	c->rc = mps_pkt_parse(&c->p, buf, len, 0);
 	c->orc = c->rc == 0 ? mps_opt_parse(&c->o, c->p.opts, c->p.optlen, c->p.flags) : -1;
 	CU_ASSERT(c->rc == 0); /* the stack only sends well-formed packets */
 	CU_ASSERT(c->orc == 0);
@@ -246,6 +288,8 @@ static void fx_init_common(fx *f, fx_opts o, const char *own)
 	cfg.rcvbuf = o.rcvbuf ? o.rcvbuf : FX_DEFAULT_BUF;
 	cfg.sndbuf = o.sndbuf ? o.sndbuf : FX_DEFAULT_BUF;
 	cfg.no_mptcp = o.stack_no_mptcp;
+	cfg.gso_max = o.gso_max;
+	cfg.csum_offload = o.gso_max > 0;
 	CU_ASSERT_FATAL(mps_stack_new(&f->s, &cfg) == 0);
 	fx_parse_addr(&a, own);
 	CU_ASSERT_FATAL(mps_stack_add_addr(f->s, &a) >= 0);
@@ -277,6 +321,8 @@ void fx_free(fx *f)
 {
 	mps_stack_free(f->s);
 	f->s = NULL;
+	if (f->cap != NULL)
+		fx_free_big(f);
 	free(f->cap);
 	f->cap = NULL;
 }
@@ -414,10 +460,17 @@ void setup_established_client(fx *f, fx_opts o)
 
 int fx_send(fx *f, fx_sf *sf, fx_seg seg)
 {
-	uint8_t buf[FX_PKT_MAX];
+	uint8_t small[FX_PKT_MAX], *buf = small;
+	size_t cap = sizeof(small);
 	mps_opts o;
 	forge_seg fs;
-	int n;
+	int n, rc;
+
+	if (seg.len + 100 > cap) { /* a coalesced (GRO) segment */
+		cap = seg.len + 100;
+		buf = malloc(cap);
+		CU_ASSERT_FATAL(buf != NULL);
+	}
 
 	memset(&o, 0, sizeof(o));
 	if (seg.o != NULL)
@@ -439,12 +492,17 @@ int fx_send(fx *f, fx_sf *sf, fx_seg seg)
 	fs.rawlen = seg.rawlen;
 	fs.data = seg.data;
 	fs.len = seg.len;
-	n = forge_tcp(buf, sizeof(buf), &fs);
+	n = forge_tcp(buf, cap, &fs);
 	CU_ASSERT_FATAL(n > 0);
 	if (seg.dseq == 0 && !seg.keep)
 		sf->snd_nxt += (uint32_t)seg.len + ((seg.flags & MPS_TH_SYN) ? 1 : 0) +
 			       ((seg.flags & MPS_TH_FIN) ? 1 : 0);
-	return mps_stack_input(f->s, buf, (size_t)n, f->now);
+	if (seg.bad_csum)
+		buf[20 + 16] ^= 0x5a; /* IPv4 without options: TCP at 20 */
+	rc = mps_stack_input_meta(f->s, buf, (size_t)n, f->now, seg.meta);
+	if (buf != small)
+		free(buf);
+	return rc;
 }
 
 void fx_opt_data_ack(const fx *f, mps_opts *o)
@@ -505,6 +563,7 @@ int fx_send_data(fx *f, fx_sf *sf, uint64_t dsn, const void *data, size_t len)
 
 void fx_clear(fx *f)
 {
+	fx_free_big(f);
 	f->ncap = 0;
 	f->lost = 0;
 }

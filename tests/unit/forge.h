@@ -79,7 +79,9 @@ int forge_tcp(uint8_t *buf, size_t cap, const forge_seg *s);
  * then not valid); orc is mps_opt_parse's result. */
 typedef struct fx_cap {
 	uint8_t data[FX_PKT_MAX];
+	uint8_t *big; /* a super-segment longer than data (fx_opts.gso_max) */
 	size_t len;
+	mps_out_meta meta; /* what the stack said about it */
 	uint64_t when;
 	int rc, orc;
 	mps_pkt p;
@@ -123,6 +125,7 @@ typedef struct fx_opts {
 	uint64_t rtt;		    /* handshake round trip; 0 -> 10 ms */
 	uint32_t iss;		    /* the peer's ISS; 0 -> a fixed value */
 	const char *announce;	    /* server role: mps_stack_add_announce("ip[:port]") */
+	uint32_t gso_max;	    /* stack config gso_max (implies csum_offload) */
 } fx_opts;
 
 typedef struct fx {
@@ -194,6 +197,8 @@ typedef struct fx_seg {
 	bool no_ts;
 	bool win_set; /* use window below instead of sf->window */
 	uint16_t window;
+	const mps_in_meta *meta; /* handed to mps_stack_input_meta (may be NULL) */
+	bool bad_csum;		 /* spoil the TCP checksum */
 } fx_seg;
 
 /* Returns what mps_stack_input returned. */
