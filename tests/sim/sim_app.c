@@ -554,6 +554,10 @@ int sim_xfer_run(const sim_xfer_cfg *cfg, sim_xfer_result *res)
 	memset(&ccfg, 0, sizeof(ccfg));
 	ccfg.sndbuf = cfg->sndbuf;
 	ccfg.rcvbuf = cfg->rcvbuf;
+	if (cfg->gso) {
+		ccfg.gso_max = 65535;
+		ccfg.csum_offload = true;
+	}
 	scfg = ccfg;
 	ccfg.no_mptcp = cfg->client_no_mptcp;
 	scfg.no_mptcp = cfg->no_mptcp;

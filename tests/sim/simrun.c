@@ -33,7 +33,8 @@ static void simrun_usage(void)
 		"              [--reorder-ms MS] [--dup PCT] [--down PATH@MS] [--no-mptcp]\n"
 		"              [--limit S] [--close] [--pcap FILE] [--trace] [--trace-lines N]\n"
 		"              [--servers N] [--server-dies MS] [--server2-dies MS]\n"
-		"              [--group] [--redundant|--deadline] [--diverge I] [--other-group I]\n");
+		"              [--group] [--redundant|--deadline] [--diverge I] [--other-group I]\n"
+		"              [--gso]\n");
 }
 
 static int simrun_num(const char *s, double *out)
@@ -142,6 +143,9 @@ int main(int argc, char **argv)
 			takes = false;
 		} else if (strcmp(o, "--group") == 0) {
 			cfg.group = true;
+			takes = false;
+		} else if (strcmp(o, "--gso") == 0) {
+			cfg.gso = true;
 			takes = false;
 		} else if (strcmp(o, "--redundant") == 0) {
 			cfg.mode = MPS_SCHED_REDUNDANT;

@@ -334,6 +334,21 @@ static void test_loss_5pct_both_paths(void)
 	scen_run("loss_5pct_both_paths", LOSS_SEEDS, setup_loss, NULL, &a);
 }
 
+/* The same with TSO on both ends: super-segments are cut by the simulated
+ * device, and a lost piece is recovered like any lost segment. */
+static void setup_loss_gso(sim_xfer_cfg *cfg, uint64_t seed, const void *arg)
+{
+	setup_loss(cfg, seed, arg);
+	cfg->gso = true;
+	cfg->size = 1000000;
+}
+
+static void test_loss_2pct_both_paths_with_gso(void)
+{
+	static const loss_arg a = {20, 2, true};
+	scen_run("loss_2pct_both_paths_with_gso", 300, setup_loss_gso, NULL, &a);
+}
+
 /* --- 5: reordering and duplication ------------------------------------------------------- */
 
 typedef struct mess_arg {
@@ -678,6 +693,7 @@ static CU_TestInfo tests_scenarios[] = {
     {"loss_2pct_one_of_two_paths", test_loss_2pct_one_of_two_paths},
     {"loss_1pct_both_paths", test_loss_1pct_both_paths},
     {"loss_5pct_both_paths", test_loss_5pct_both_paths},
+    {"loss_2pct_both_paths_with_gso", test_loss_2pct_both_paths_with_gso},
     {"reordering_one_path_is_exact", test_reordering_one_path_is_exact},
     {"duplication_one_path_is_exact", test_duplication_one_path_is_exact},
     {"reordering_and_duplication_two_paths_are_exact",
