@@ -97,6 +97,7 @@ struct mpsd {
 	size_t nctl;
 	uint64_t now, started, armed;
 	uint64_t next_id, tun_drops, gso_drops;
+	bool vnet; /* the TUN has a virtio-net header: offloads on */
 	bool stop;
 	uint8_t pkt[MPSD_PKT_MAX];
 };
@@ -239,13 +240,22 @@ static void mpsd_output(void *user, const uint8_t *pkt, size_t len, const mps_ou
 	struct mpsd *d = user;
 	ssize_t n;
 
-	if (meta != NULL && meta->gso_size > 0) {
+	if (d->vnet) {
+		mps_tun_vnet vh = {0, false, false};
+
+		if (meta != NULL) {
+			vh.gso_size = meta->gso_size;
+			vh.csum_partial = meta->csum_partial;
+		}
+		n = mps_tun_write_vnet(d->tunfd, pkt, len, &vh);
+	} else if (meta != NULL && (meta->gso_size > 0 || meta->csum_partial)) {
 		/* needs a virtio-net header: the device is opened without one */
 		if (d->gso_drops++ == 0)
 			mps_log(0, "mpsd: dropping GSO packets: TUN offload is not enabled");
 		return;
+	} else {
+		n = mps_tun_write(d->tunfd, pkt, len);
 	}
-	n = mps_tun_write(d->tunfd, pkt, len);
 	if (n < 0) {
 		d->tun_drops++;
 		if (n != -EAGAIN)
@@ -348,14 +358,28 @@ static void mpsd_tun_readable(struct mpsd *d)
 	int i;
 
 	for (i = 0; i < MPSD_TUN_BATCH; i++) {
-		ssize_t n = mps_tun_read(d->tunfd, d->pkt, sizeof(d->pkt));
+		mps_tun_vnet vh;
+		mps_in_meta im;
+		ssize_t n;
 
+		if (d->vnet)
+			n = mps_tun_read_vnet(d->tunfd, d->pkt, sizeof(d->pkt), &vh);
+		else
+			n = mps_tun_read(d->tunfd, d->pkt, sizeof(d->pkt));
+		if (n == -EPROTO)
+			continue; /* an offload we never asked for: not TCP */
 		if (n < 0) {
 			if (n != -EAGAIN)
 				mps_log(0, "mpsd: tun read: %s", strerror((int)-n));
 			return;
 		}
-		mps_stack_input(d->stack, d->pkt, (size_t)n, d->now);
+		if (d->vnet) {
+			im.gso_size = vh.gso_size;
+			im.csum_ok = vh.csum_partial || vh.csum_valid;
+			mps_stack_input_meta(d->stack, d->pkt, (size_t)n, d->now, &im);
+		} else {
+			mps_stack_input(d->stack, d->pkt, (size_t)n, d->now);
+		}
 	}
 }
 
@@ -628,7 +652,22 @@ static int mpsd_setup_tun(struct mpsd *d)
 	size_t i;
 	int err;
 
-	d->tunfd = mps_tun_open(d->o.tun, 0, d->tun);
+	d->tunfd = -EOPNOTSUPP;
+	if (!d->o.no_offload) {
+		d->tunfd = mps_tun_open(d->o.tun, MPS_TUN_VNET_HDR, d->tun);
+		if (d->tunfd >= 0) {
+			d->vnet = true;
+			/* Without TSO reads we still write super-segments. */
+			err = mps_tun_set_offload(d->tunfd, MPS_TUN_OFF_CSUM | MPS_TUN_OFF_TSO);
+			if (err < 0)
+				mps_log(0, "mpsd: no TSO/checksum offload on reads: %s",
+					strerror(-err));
+		} else if (d->tunfd == -EOPNOTSUPP) {
+			mps_log(0, "mpsd: TUN without virtio-net header: offloads off");
+		}
+	}
+	if (d->tunfd == -EOPNOTSUPP)
+		d->tunfd = mps_tun_open(d->o.tun, 0, d->tun);
 	if (d->tunfd < 0)
 		return mpsd_fail("cannot create TUN device %s: %s", d->o.tun, strerror(-d->tunfd));
 	err = mps_tun_set_mtu(d->tun, d->o.mtu ? d->o.mtu : 1500);
@@ -664,6 +703,10 @@ static int mpsd_setup_stack(struct mpsd *d)
 	cfg.user = d;
 	cfg.mtu = (uint16_t)d->o.mtu;
 	cfg.no_mptcp = d->o.no_mptcp;
+	if (d->vnet) {
+		cfg.gso_max = 65535; /* the stack caps it to what fits a packet */
+		cfg.csum_offload = true;
+	}
 	cfg.group_key = d->o.has_group_key ? d->o.group_key : NULL;
 	err = mps_stack_new(&d->stack, &cfg);
 	if (err < 0)

@@ -30,6 +30,7 @@ enum {
 	OPT_CTL,
 	OPT_MTU,
 	OPT_NO_MPTCP,
+	OPT_NO_OFFLOAD,
 	OPT_GROUP,
 	OPT_SCHED,
 	OPT_VERSION,
@@ -53,6 +54,7 @@ static const struct option opts_long[] = {
     {"ctl", required_argument, NULL, OPT_CTL},
     {"mtu", required_argument, NULL, OPT_MTU},
     {"no-mptcp", no_argument, NULL, OPT_NO_MPTCP},
+    {"no-offload", no_argument, NULL, OPT_NO_OFFLOAD},
     {"group", no_argument, NULL, OPT_GROUP},
     {"sched", required_argument, NULL, OPT_SCHED},
     {"verbose", no_argument, NULL, 'v'},
@@ -72,6 +74,8 @@ static const char opts_usage_text[] =
     "common options:\n"
     "  --mtu N        IP MTU of the TUN device (576..65535, default 1500)\n"
     "  --no-mptcp     plain TCP only: never offer nor accept MPTCP\n"
+    "  --no-offload   one MTU-sized packet per TUN read/write, full checksums\n"
+    "                 (default: virtio-net header, TSO/GRO, checksum offload)\n"
     "  -v, --verbose  log connection events to stderr (twice: more)\n"
     "  -h, --help     this text\n"
     "  --version      print the version\n"
@@ -292,6 +296,9 @@ static int opts_one(struct mps_opts *o, int id, const char *arg, char *err, size
 		break;
 	case OPT_NO_MPTCP:
 		o->no_mptcp = true;
+		break;
+	case OPT_NO_OFFLOAD:
+		o->no_offload = true;
 		break;
 	case OPT_GROUP:
 		o->group = true;

@@ -8,7 +8,7 @@
  *   mpsd client --tun NAME --addr ADDR [--addr ADDR]... --connect ADDR:PORT
  *               [--join ADDR:PORT]... --listen HOST:PORT [--ctl PATH]
  *               [--group] [--sched split|redundant|deadline]
- *   common:     [--mtu N] [--no-mptcp] [-v|--verbose]... [-h|--help] [--version]
+ *   common:     [--mtu N] [--no-mptcp] [--no-offload] [-v|--verbose]... [-h|--help] [--version]
  *
  * Parsing does no I/O except reading the group key file (mode and content
  * are checked here, so a bad key fails before any device is created).
@@ -54,6 +54,7 @@ struct mps_opts {
 	const char *ctl; /* NULL: mps_ctl_default_path() */
 	unsigned mtu;	 /* 0: the stack's default (1500) */
 	bool no_mptcp;
+	bool no_offload; /* --no-offload: plain TUN reads/writes */
 	bool group;	 /* client: ask for group service (--group) */
 	int sched;	 /* client: enum mps_sched_mode (split by default) */
 };

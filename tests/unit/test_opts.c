@@ -41,7 +41,7 @@ static void test_opts_server_line_fills_struct(void)
 				       "server --tun mps0 --addr 10.88.1.1 --addr fd00::1 "
 				       "--listen 10.88.1.1:80 --backend localhost:8000 "
 				       "--announce 10.88.2.1:80 --announce [fd00::2]:80 "
-				       "--ctl /tmp/c.sock --mtu 1400 --no-mptcp -v -v"),
+				       "--ctl /tmp/c.sock --mtu 1400 --no-mptcp --no-offload -v -v"),
 			      MPS_EXIT_OK);
 	CU_ASSERT_EQUAL(o.role, MPS_ROLE_SERVER);
 	CU_ASSERT_STRING_EQUAL(o.tun, "mps0");
@@ -55,6 +55,7 @@ static void test_opts_server_line_fills_struct(void)
 	CU_ASSERT_STRING_EQUAL(o.ctl, "/tmp/c.sock");
 	CU_ASSERT_EQUAL(o.mtu, 1400);
 	CU_ASSERT_TRUE(o.no_mptcp);
+	CU_ASSERT_TRUE(o.no_offload);
 	CU_ASSERT_EQUAL(o.verbose, 2);
 	CU_ASSERT_FALSE(o.has_group_key);
 }
