@@ -58,12 +58,29 @@ typedef struct sf_map {
 
 #define SF_RX_MAPS 8
 
+/* A transmitted byte range [start, start+len) of the send side, with the
+ * time of its latest (re)transmission: the per-segment state of RACK (RFC
+ * 8985 §6.1).  A range is what one call sent (it may be larger than the
+ * MSS); SACK blocks and partial retransmissions split it. */
+typedef struct sf_txr {
+	uint64_t start;
+	uint64_t xmit;     /* ns */
+	uint32_t len;
+	uint8_t flags;     /* SF_SEG_* */
+} sf_txr;
+
+#define SF_SEG_SACKED 1  /* selectively acknowledged */
+#define SF_SEG_LOST 2    /* marked lost and not retransmitted since */
+#define SF_SEG_RETRANS 4 /* retransmitted at least once */
+
 /* Timers of a subflow, named after the event that fires them. */
 enum sf_timer {
 	SF_TIMER_RTO,       /* retransmission timeout, RFC 6298 */
 	SF_TIMER_DELACK,    /* delayed ACK, RFC 9293 §3.8.6.3 */
 	SF_TIMER_JOIN_ACK,  /* MP_JOIN third ACK not yet acknowledged, RFC 8684 §3.2 */
 	SF_TIMER_TIME_WAIT, /* 2*MSL */
+	SF_TIMER_REO,       /* RACK reordering timer, RFC 8985 §6.3 */
+	SF_TIMER_PTO,       /* tail loss probe, RFC 8985 §7.2 */
 	SF_TIMER_COUNT,
 };
 
@@ -109,6 +126,25 @@ struct mps_sf {
 	uint64_t recover;          /* NewReno "recover", RFC 6582 */
 	mps_ranges sacked;         /* SACK scoreboard above snd_una (RFC 6675) */
 	uint64_t high_rxt;         /* RFC 6675 HighRxt: retransmitted up to here */
+	/* SACK peers: the transmitted ranges of [snd_una, snd_max), allocated
+	 * only while data is in flight, and their byte counts (pipe, RFC 6675
+	 * §2, is snd_max - snd_una - sacked_bytes - lost_bytes). */
+	sf_txr *segs;
+	uint32_t segs_head, segs_n, segs_cap;
+	uint64_t sacked_bytes, lost_bytes;
+	uint64_t lost_hint;        /* no range below this is marked lost */
+	bool rto_recovery;         /* in_recovery entered by a timeout */
+	/* RACK (RFC 8985 §6) */
+	uint64_t rack_xmit, rack_end; /* the most recently sent delivered range */
+	uint64_t rack_rtt, rack_min_rtt;
+	uint64_t rack_fack;        /* highest delivered byte */
+	uint64_t rack_dsack_round;
+	bool rack_reordering;
+	uint8_t rack_reo_mult, rack_reo_persist;
+	/* TLP (RFC 8985 §7) */
+	bool tlp_out;              /* a probe is outstanding (TLP.end_seq valid) */
+	bool tlp_retrans;          /* it was a retransmission */
+	uint64_t tlp_end;
 	const mps_cc_ops *cc;
 	uint64_t cc_state[8];      /* private state of the cc algorithm */
 	uint64_t srtt, rttvar, rto; /* ns */
@@ -150,6 +186,7 @@ struct mps_sf {
 	/* statistics */
 	uint64_t bytes_sent, bytes_retrans, bytes_acked, bytes_received;
 	uint32_t rto_count;
+	uint32_t tlp_count, rack_lost_count; /* probes sent, ranges marked lost by RACK */
 };
 
 /* A remote address learned from ADD_ADDR, or given with --join. */

@@ -115,6 +115,8 @@ mps_sf *sf_new(mps_conn *c, const mps_addr *local, const mps_addr *remote)
 	sf->rcv_wscale = sf_pick_wscale(s->cfg.rcvbuf);
 	sf->cc = &mps_cc_newreno;
 	sf->rto = SF_RTO_INIT;
+	sf->lost_hint = UINT64_MAX;
+	sf->rack_reo_mult = 1;
 	for (i = 0; i < SF_TIMER_COUNT; i++)
 		sf->timers[i] = MPS_TIME_NONE;
 	sf->next = c->sfs;
@@ -127,6 +129,7 @@ void sf_free(mps_sf *sf)
 {
 	mps_ranges_free(&sf->rcv_ooo);
 	mps_ranges_free(&sf->sacked);
+	free(sf->segs);
 	free(sf->stage);
 	free(sf->maps);
 	free(sf);
@@ -164,9 +167,16 @@ uint32_t sf_cwnd_room(const mps_sf *sf)
 	uint64_t wnd = sf->cwnd < sf->snd_wnd ? sf->cwnd : sf->snd_wnd;
 	uint64_t queued = sf->snd_end - sf->snd_una;
 
-	if (sf->snd_una == 0)
+	uint64_t room, full = sf_seg_payload(sf);
+
+	if (sf->snd_una == 0 || queued >= wnd)
 		return 0;
-	return queued >= wnd ? 0 : (uint32_t)(wnd - queued);
+	/* Whole segments while data is queued: cwnd counts in MSS units of
+	 * option-less segments, and a remainder would leave as a runt. */
+	room = wnd - queued;
+	if (queued > 0 && full > 0)
+		room -= room % full;
+	return (uint32_t)room;
 }
 
 bool sf_can_send_data(const mps_sf *sf)
@@ -503,16 +513,20 @@ int sf_accept_syn(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint64_t now)
 	return 0;
 }
 
+static void sf_seg_sent(mps_sf *sf, uint64_t seq, uint32_t len, uint64_t now);
+
 /* Send one segment starting at seq (a retransmission or new data). */
 static uint32_t sf_send_at(mps_sf *sf, uint64_t seq, uint64_t limit, uint64_t now)
 {
 	const sf_map *m;
 	uint64_t end;
+	uint32_t n;
 
 	if (seq >= sf->snd_end) {
 		if (sf->fin_queued && seq == sf->snd_end) {
 			sf_xmit(sf, seq, 0, MPS_TH_FIN | MPS_TH_ACK, NULL, now);
 			sf->fin_sent = true;
+			sf_seg_sent(sf, seq, 1, now);
 			if (sf->snd_max < seq + 1)
 				sf->snd_max = seq + 1;
 			return 1;
@@ -527,89 +541,446 @@ static uint32_t sf_send_at(mps_sf *sf, uint64_t seq, uint64_t limit, uint64_t no
 		end = limit;
 	if (end <= seq)
 		return 0;
-	return sf_xmit(sf, seq, (uint32_t)(end - seq), MPS_TH_ACK | MPS_TH_PSH, m, now);
+	n = sf_xmit(sf, seq, (uint32_t)(end - seq), MPS_TH_ACK | MPS_TH_PSH, m, now);
+	sf_seg_sent(sf, seq, n, now);
+	return n;
 }
 
-/* --- SACK-based loss recovery (RFC 6675, simplified) --------------------------
+/* --- the scoreboard of a SACK peer -------------------------------------------
  *
- * The scoreboard is the set of SACKed ranges above snd_una.  Bytes below the
- * highest SACKed byte that are not SACKed count as lost; "pipe" (the data
- * in flight) is what lies above the highest SACK plus what was retransmitted
- * in this recovery.  While pipe < cwnd, holes are retransmitted first, then
- * new data is sent. */
+ * sf->segs holds the transmitted ranges of [snd_una, snd_max) in sequence
+ * order, each with the time of its latest (re)transmission and its state
+ * (SACKed, lost, retransmitted).  It is the RFC 6675 scoreboard kept in
+ * byte ranges (a range is what one transmission carried, whatever its size;
+ * SACK blocks and partial retransmissions split it) and the per-segment
+ * state RACK needs (RFC 8985 §6.1).  It is allocated while data is in
+ * flight and freed when everything is acknowledged.
+ *
+ * pipe (RFC 6675 §2) = snd_max - snd_una - sacked_bytes - lost_bytes. */
 
-static uint64_t sf_high_sack(const mps_sf *sf)
+#define SF_WCDELACK (200 * MPS_NS_PER_MS) /* RFC 8985 §7.2 WCDelAckT */
+#define SF_PTO_MIN (10 * MPS_NS_PER_MS)   /* as Linux: below it, delayed ACKs trigger probes */
+#define SF_PTO_INIT (1000 * MPS_NS_PER_MS)
+
+static sf_txr *sf_seg_at(const mps_sf *sf, uint32_t i)
 {
-	uint64_t hs = sf->sacked.n ? sf->sacked.r[sf->sacked.n - 1].end : sf->snd_una;
+	return &sf->segs[sf->segs_head + i];
+}
 
-	return hs > sf->snd_una ? hs : sf->snd_una;
+static uint64_t sf_seg_end(const sf_txr *g)
+{
+	return g->start + g->len;
+}
+
+/* Opens a slot at index i (0..segs_n) and returns it, or NULL. */
+static sf_txr *sf_seg_insert(mps_sf *sf, uint32_t i)
+{
+	if (sf->segs_head + sf->segs_n == sf->segs_cap) {
+		if (sf->segs_head > 0) {
+			memmove(sf->segs, sf->segs + sf->segs_head, sf->segs_n * sizeof(*sf->segs));
+			sf->segs_head = 0;
+		} else {
+			uint32_t ncap = sf->segs_cap ? sf->segs_cap * 2 : 16;
+			sf_txr *n = realloc(sf->segs, ncap * sizeof(*n));
+			if (n == NULL)
+				return NULL;
+			sf->segs = n;
+			sf->segs_cap = ncap;
+		}
+	}
+	memmove(sf_seg_at(sf, i + 1), sf_seg_at(sf, i), (sf->segs_n - i) * sizeof(*sf->segs));
+	sf->segs_n++;
+	return sf_seg_at(sf, i);
+}
+
+/* Index of the first range ending above seq (segs_n if none). */
+static uint32_t sf_seg_find(const mps_sf *sf, uint64_t seq)
+{
+	uint32_t lo = 0, hi = sf->segs_n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (sf_seg_end(sf_seg_at(sf, mid)) <= seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Makes a range start at seq if seq falls inside one.  Without memory the
+ * range stays whole (callers then treat it as not covered). */
+static void sf_seg_split(mps_sf *sf, uint64_t seq)
+{
+	uint32_t i = sf_seg_find(sf, seq);
+	sf_txr *g, *n;
+
+	if (i == sf->segs_n || sf_seg_at(sf, i)->start >= seq)
+		return;
+	n = sf_seg_insert(sf, i + 1);
+	if (n == NULL)
+		return;
+	g = sf_seg_at(sf, i);
+	*n = *g;
+	n->start = seq;
+	n->len = (uint32_t)(sf_seg_end(g) - seq);
+	g->len = (uint32_t)(seq - g->start);
+}
+
+static void sf_seg_set_lost(mps_sf *sf, sf_txr *g)
+{
+	if (g->flags & (SF_SEG_LOST | SF_SEG_SACKED))
+		return;
+	g->flags |= SF_SEG_LOST;
+	sf->lost_bytes += g->len;
+	if (g->start < sf->lost_hint)
+		sf->lost_hint = g->start;
+}
+
+static void sf_segs_free(mps_sf *sf)
+{
+	free(sf->segs);
+	sf->segs = NULL;
+	sf->segs_head = sf->segs_n = sf->segs_cap = 0;
+	sf->sacked_bytes = sf->lost_bytes = 0;
+	sf->lost_hint = UINT64_MAX;
+}
+
+/* [seq, seq+len) left at time now: a new range, or a retransmission of
+ * (parts of) recorded ones, which are no longer lost. */
+static void sf_seg_sent(mps_sf *sf, uint64_t seq, uint32_t len, uint64_t now)
+{
+	uint64_t end = seq + len, top;
+	sf_txr *g;
+	uint32_t i;
+
+	if (!sf->sack_ok || len == 0)
+		return;
+	top = sf->segs_n ? sf_seg_end(sf_seg_at(sf, sf->segs_n - 1)) : sf->snd_max;
+	if (top < sf->snd_una)
+		top = sf->snd_una;
+	if (end > top && seq < top) {
+		sf_seg_sent(sf, top, (uint32_t)(end - top), now);
+		end = top;
+	}
+	if (seq >= top) {
+		if (sf->segs_n > 0) {
+			g = sf_seg_at(sf, sf->segs_n - 1);
+			if (g->flags == 0 && g->xmit == now && sf_seg_end(g) == seq && g->len + len <= 65536) {
+				g->len += len;
+				return;
+			}
+		}
+		g = sf_seg_insert(sf, sf->segs_n);
+		if (g == NULL)
+			return; /* untracked: counted in flight until acknowledged */
+		g->start = seq;
+		g->len = len;
+		g->xmit = now;
+		g->flags = 0;
+		return;
+	}
+	sf_seg_split(sf, seq);
+	sf_seg_split(sf, end);
+	for (i = sf_seg_find(sf, seq); i < sf->segs_n; i++) {
+		g = sf_seg_at(sf, i);
+		if (g->start >= end)
+			break;
+		if (g->flags & SF_SEG_LOST) {
+			g->flags &= (uint8_t)~SF_SEG_LOST;
+			sf->lost_bytes -= g->len;
+		}
+		g->flags |= SF_SEG_RETRANS;
+		g->xmit = now;
+	}
+}
+
+/* What one ACK delivered, for RACK (RFC 8985 §6.2 steps 1-3). */
+typedef struct sf_rack_ack {
+	bool have;
+	bool retrans;
+	bool ts;             /* the ACK echoed a timestamp */
+	uint32_t tsecr;
+	uint64_t xmit, end;  /* the most recently sent range it delivered */
+	uint64_t fack;       /* the highest byte it delivered */
+} sf_rack_ack;
+
+/* RFC 8985 RACK_sent_after(). */
+static bool sf_sent_after(uint64_t t1, uint64_t seq1, uint64_t t2, uint64_t seq2)
+{
+	return t1 > t2 || (t1 == t2 && seq1 > seq2);
+}
+
+static void sf_rack_delivered(mps_sf *sf, const sf_txr *g, sf_rack_ack *a)
+{
+	uint64_t end = sf_seg_end(g);
+
+	/* Step 3: an original transmission delivered below a delivered byte. */
+	if (end < sf->rack_fack && !(g->flags & SF_SEG_RETRANS))
+		sf->rack_reordering = true;
+	if (!a->have || sf_sent_after(g->xmit, end, a->xmit, a->end)) {
+		a->have = true;
+		a->xmit = g->xmit;
+		a->end = end;
+		a->retrans = (g->flags & SF_SEG_RETRANS) != 0;
+	}
+	if (end > a->fack)
+		a->fack = end;
+}
+
+/* The cumulative ACK moved to ack: drop the ranges below it. */
+static void sf_segs_acked(mps_sf *sf, uint64_t ack, sf_rack_ack *a)
+{
+	while (sf->segs_n > 0) {
+		sf_txr *g = sf_seg_at(sf, 0);
+		uint64_t cut;
+		if (g->start >= ack)
+			break;
+		if (!(g->flags & SF_SEG_SACKED))
+			sf_rack_delivered(sf, g, a);
+		cut = sf_seg_end(g) <= ack ? g->len : ack - g->start;
+		if (g->flags & SF_SEG_SACKED)
+			sf->sacked_bytes -= cut;
+		if (g->flags & SF_SEG_LOST)
+			sf->lost_bytes -= cut;
+		if (cut < g->len) {
+			g->start += cut;
+			g->len -= (uint32_t)cut;
+			break;
+		}
+		sf->segs_head++;
+		sf->segs_n--;
+	}
+	if (sf->segs_n == 0)
+		sf_segs_free(sf);
+}
+
+/* A SACK block [l, r) (RFC 2018) on the scoreboard. */
+static void sf_segs_sack(mps_sf *sf, uint64_t l, uint64_t r, sf_rack_ack *a)
+{
+	uint32_t i;
+
+	sf_seg_split(sf, l);
+	sf_seg_split(sf, r);
+	for (i = sf_seg_find(sf, l); i < sf->segs_n; i++) {
+		sf_txr *g = sf_seg_at(sf, i);
+		if (g->start >= r)
+			break;
+		if ((g->flags & SF_SEG_SACKED) || g->start < l || sf_seg_end(g) > r)
+			continue;
+		if (g->flags & SF_SEG_LOST) {
+			g->flags &= (uint8_t)~SF_SEG_LOST;
+			sf->lost_bytes -= g->len;
+		}
+		g->flags |= SF_SEG_SACKED;
+		sf->sacked_bytes += g->len;
+		sf_rack_delivered(sf, g, a);
+	}
+}
+
+/* The receiver may have reneged (RFC 2018 §8): forget what it SACKed. */
+static void sf_segs_unsack(mps_sf *sf)
+{
+	uint32_t i;
+
+	for (i = 0; i < sf->segs_n; i++)
+		sf_seg_at(sf, i)->flags &= (uint8_t)~SF_SEG_SACKED;
+	sf->sacked_bytes = 0;
+	mps_ranges_clear(&sf->sacked);
 }
 
 static uint64_t sf_pipe(const mps_sf *sf)
 {
-	uint64_t hs = sf_high_sack(sf), p, top;
+	uint64_t out = sf->snd_max - sf->snd_una, gone = sf->sacked_bytes + sf->lost_bytes;
 
-	p = sf->snd_nxt > hs ? sf->snd_nxt - hs : 0;
-	top = sf->high_rxt < hs ? sf->high_rxt : hs;
-	if (top > sf->snd_una)
-		p += (top - sf->snd_una) - mps_ranges_covered(&sf->sacked, sf->snd_una, top);
-	return p;
+	return out > gone ? out - gone : 0;
 }
 
-/* The first SACKed byte above x, or UINT64_MAX. */
-static uint64_t sf_next_sacked(const mps_sf *sf, uint64_t x)
-{
-	size_t i;
+/* --- RACK (RFC 8985 §6) ----------------------------------------------------- */
 
-	for (i = 0; i < sf->sacked.n; i++)
-		if (sf->sacked.r[i].start > x)
-			return sf->sacked.r[i].start;
-	return UINT64_MAX;
+/* Step 2: the RTT and send time of the most recently sent delivered range. */
+static void sf_rack_update(mps_sf *sf, const sf_rack_ack *a, uint64_t now)
+{
+	uint64_t rtt;
+
+	if (a->fack > sf->rack_fack)
+		sf->rack_fack = a->fack;
+	if (!a->have)
+		return;
+	rtt = now - a->xmit;
+	/* A retransmission: the ACK may be for the original.  An echoed
+	 * timestamp as recent as the retransmission says it is not; else an
+	 * RTT clearly below the path's minimum says it is (3/4: a small
+	 * segment is faster than the full ones that set the minimum). */
+	if (a->retrans && !(a->ts && (int32_t)(a->tsecr - stack_ts_now(sf->conn->stack, a->xmit)) >= 0) &&
+	    sf->rack_min_rtt != 0 && rtt < sf->rack_min_rtt * 3 / 4)
+		return;
+	sf->rack_rtt = rtt;
+	if (!a->retrans && (sf->rack_min_rtt == 0 || rtt < sf->rack_min_rtt))
+		sf->rack_min_rtt = rtt;
+	if (sf->rack_end == 0 || sf_sent_after(a->xmit, a->end, sf->rack_xmit, sf->rack_end)) {
+		sf->rack_xmit = a->xmit;
+		sf->rack_end = a->end;
+	}
+}
+
+/* Step 4: the reordering window. */
+static uint64_t sf_rack_reo_wnd(const mps_sf *sf)
+{
+	uint64_t w;
+
+	if (!sf->rack_reordering && (sf->in_recovery || sf->sacked_bytes >= 3u * sf->mss))
+		return 0;
+	w = (uint64_t)(sf->rack_reo_mult ? sf->rack_reo_mult : 1) * sf->rack_min_rtt / 4;
+	if (sf->rtt_valid && w > sf->srtt)
+		w = sf->srtt;
+	return w;
+}
+
+/* A DSACK arrived (RFC 8985 §6.2 step 4): widen the window, once a round. */
+static void sf_rack_dsack(mps_sf *sf)
+{
+	if (sf->rack_dsack_round != 0 && sf->snd_una < sf->rack_dsack_round)
+		return;
+	sf->rack_dsack_round = sf->snd_max;
+	if (sf->rack_reo_mult < 16)
+		sf->rack_reo_mult = (uint8_t)((sf->rack_reo_mult ? sf->rack_reo_mult : 1) + 1);
+	sf->rack_reo_persist = 16;
+}
+
+/* Step 5: mark what was sent before the most recently delivered range and
+ * is older than an RTT plus the window.  Returns when the next undecided
+ * range would be due (0 = none), for the reordering timer. */
+static uint64_t sf_rack_detect(mps_sf *sf, uint64_t now)
+{
+	uint64_t reo, timeout = 0;
+	uint32_t i;
+
+	if (sf->rack_end == 0)
+		return 0;
+	reo = sf_rack_reo_wnd(sf);
+	for (i = 0; i < sf->segs_n; i++) {
+		sf_txr *g = sf_seg_at(sf, i);
+		uint64_t due;
+		if (g->flags & (SF_SEG_SACKED | SF_SEG_LOST))
+			continue;
+		if (!sf_sent_after(sf->rack_xmit, sf->rack_end, g->xmit, sf_seg_end(g)))
+			continue;
+		due = g->xmit + sf->rack_rtt + reo;
+		if (due <= now) {
+			sf_seg_set_lost(sf, g);
+			sf->rack_lost_count++;
+		} else if (due - now > timeout) {
+			timeout = due - now;
+		}
+	}
+	return timeout;
 }
 
 static uint32_t sf_send_at(mps_sf *sf, uint64_t seq, uint64_t limit, uint64_t now);
 
-/* Retransmit holes while the pipe allows; returns the pipe left. */
+/* Retransmit the ranges marked lost while the pipe allows; returns the pipe. */
 static uint64_t sf_recovery_send(mps_sf *sf, uint64_t now)
 {
-	uint64_t hs = sf_high_sack(sf), pipe = sf_pipe(sf);
+	uint64_t pipe = sf_pipe(sf);
+	uint32_t i;
 
-	/* With duplicate ACKs but no SACK information (no option room on
-	 * the peer's ACKs), the first unacknowledged segment is lost. */
-	if (hs == sf->snd_una && sf->dupacks >= 3 && sf->high_rxt <= sf->snd_una)
-		hs = sf->snd_una + 1;
-
-	while (pipe < sf->cwnd) {
-		uint64_t nxt = sf->high_rxt > sf->snd_una ? sf->high_rxt : sf->snd_una;
-		uint64_t lim;
+	if (sf->lost_bytes == 0)
+		return pipe;
+	i = sf_seg_find(sf, sf->lost_hint == UINT64_MAX ? sf->snd_una : sf->lost_hint);
+	while (pipe < sf->cwnd && sf->lost_bytes > 0 && i < sf->segs_n) {
+		sf_txr *g = sf_seg_at(sf, i);
+		uint64_t at = g->start;
 		uint32_t n;
-		nxt = mps_ranges_contig_end(&sf->sacked, nxt);
-		if (nxt >= hs)
-			break;
-		lim = sf_next_sacked(sf, nxt);
-		if (lim > hs)
-			lim = hs;
-		n = sf_send_at(sf, nxt, lim, now);
+		if (!(g->flags & SF_SEG_LOST)) {
+			i++;
+			continue;
+		}
+		sf->lost_hint = at;
+		n = sf_send_at(sf, at, sf_seg_end(g), now);
 		if (n == 0)
 			break;
-		sf->high_rxt = nxt + n;
 		pipe += n;
+		i = sf_seg_find(sf, at + n);
 	}
+	if (sf->lost_bytes == 0)
+		sf->lost_hint = UINT64_MAX;
 	return pipe;
 }
 
-/* Take the SACK blocks of an ACK into the scoreboard (RFC 2018). */
-static void sf_take_sacks(mps_sf *sf, const mps_opts *o)
+/* Take the SACK blocks of an ACK into the scoreboard (RFC 2018); true if
+ * the first block is a DSACK (RFC 2883 §4). */
+static bool sf_take_sacks(mps_sf *sf, const mps_opts *o, uint64_t ack, sf_rack_ack *a)
 {
+	bool dsack = false;
 	uint8_t i;
 
 	if (!sf->sack_ok || !(o->present & MPS_OPT_SACK))
-		return;
+		return false;
 	for (i = 0; i < o->nsack; i++) {
 		uint64_t l = mps_seq_expand32(sf->snd_una, o->sack[i].left - sf->iss);
 		uint64_t r = mps_seq_expand32(sf->snd_una, o->sack[i].right - sf->iss);
-		if (l < r && l >= sf->snd_una && r <= sf->snd_max)
+		if (i == 0 && l < r) {
+			uint64_t l1 = o->nsack > 1 ? mps_seq_expand32(sf->snd_una, o->sack[1].left - sf->iss) : 0;
+			uint64_t r1 = o->nsack > 1 ? mps_seq_expand32(sf->snd_una, o->sack[1].right - sf->iss) : 0;
+			if (r <= ack || (o->nsack > 1 && l >= l1 && r <= r1)) {
+				dsack = true;
+				continue;
+			}
+		}
+		if (l < r && l >= sf->snd_una && r <= sf->snd_max) {
 			mps_ranges_add(&sf->sacked, l, r);
+			sf_segs_sack(sf, l, r, a);
+		}
+	}
+	return dsack;
+}
+
+/* --- TLP (RFC 8985 §7) ------------------------------------------------------ */
+
+/* Arms the probe timeout, or stops it when no probe is due. */
+static void sf_tlp_arm(mps_sf *sf, uint64_t now)
+{
+	uint64_t pto;
+
+	if (!sf->sack_ok || sf->in_recovery || sf->tlp_out || sf->snd_una >= sf->snd_max ||
+	    sf->timers[SF_TIMER_REO] != MPS_TIME_NONE || sf->snd_wnd == 0) {
+		sf_timer_stop(sf, SF_TIMER_PTO);
+		return;
+	}
+	pto = sf->rtt_valid ? 2 * sf->srtt : SF_PTO_INIT;
+	if (sf->rtt_valid && sf->snd_max - sf->snd_una <= sf->mss && pto < sf->srtt * 3 / 2 + SF_WCDELACK)
+		pto = sf->srtt * 3 / 2 + SF_WCDELACK;
+	if (pto < SF_PTO_MIN)
+		pto = SF_PTO_MIN;
+	/* A probe after the RTO would come too late. */
+	if (sf->timers[SF_TIMER_RTO] != MPS_TIME_NONE && now + pto >= sf->timers[SF_TIMER_RTO]) {
+		sf_timer_stop(sf, SF_TIMER_PTO);
+		return;
+	}
+	sf_timer_set(sf, SF_TIMER_PTO, now + pto);
+}
+
+/* TLP loss detection (RFC 8985 §7.4) on an ACK. */
+static void sf_tlp_ack(mps_sf *sf, uint64_t ack, bool advanced, bool dsack, uint64_t now)
+{
+	if (!sf->tlp_out)
+		return;
+	if (sf->tlp_retrans && dsack) {
+		sf->tlp_out = false; /* the probe was a duplicate: nothing was lost */
+		return;
+	}
+	if (ack < sf->tlp_end)
+		return;
+	if (!sf->tlp_retrans) {
+		sf->tlp_out = false;
+		return;
+	}
+	/* Up to the probe and no DSACK for it (yet): an ACK beyond it, or a
+	 * duplicate one, means the probe repaired a loss.  React as to one. */
+	if (ack > sf->tlp_end || !advanced) {
+		sf->tlp_out = false;
+		sf->cc->on_loss(sf, now);
 	}
 }
 
@@ -618,9 +989,12 @@ static void sf_enter_recovery(mps_sf *sf, uint64_t now)
 	sf->cc->on_loss(sf, now);
 	sf->recover = sf->snd_max;
 	sf->in_recovery = true;
+	sf->rto_recovery = false;
 	sf->high_rxt = sf->snd_una;
 	sf->rtt_timing = false; /* Karn */
 	if (sf->sack_ok) {
+		sf->tlp_out = false; /* the probe's loss is repaired here */
+		sf_timer_stop(sf, SF_TIMER_PTO);
 		sf_recovery_send(sf, now);
 	} else {
 		/* RFC 6582: NewReno, with window inflation. */
@@ -672,8 +1046,8 @@ void sf_output(mps_sf *sf, uint64_t now)
 			break;
 		wnd = sf->cwnd < sf->snd_wnd ? sf->cwnd : sf->snd_wnd;
 		limit = sf->snd_una + wnd;
-		if (sf->in_recovery && sf->sack_ok) {
-			uint64_t pipe = sf_recovery_send(sf, now);
+		if (sf->sack_ok) {
+			uint64_t pipe = sf->in_recovery ? sf_recovery_send(sf, now) : sf_pipe(sf);
 			uint64_t rwnd_end = sf->snd_una + sf->snd_wnd;
 			limit = sf->snd_nxt + (sf->cwnd > pipe ? sf->cwnd - pipe : 0);
 			if (limit > rwnd_end)
@@ -703,6 +1077,8 @@ void sf_output(mps_sf *sf, uint64_t now)
 	}
 	if (sent_any && sf->timers[SF_TIMER_RTO] == MPS_TIME_NONE)
 		sf_arm_rto(sf, now);
+	if (sent_any)
+		sf_tlp_arm(sf, now);
 	/* Persist timer (RFC 9293 §3.8.6.1): data waits, nothing is in flight
 	 * and the peer's window is closed: probe it when the timer fires. */
 	if (sf->snd_nxt < sf->snd_end && sf->snd_una == sf->snd_max &&
@@ -864,12 +1240,52 @@ static void sf_retransmit_head(mps_sf *sf, uint64_t now)
 	sf->rtt_timing = false; /* Karn */
 }
 
+/* Loss detection of a SACK peer after an ACK: RACK (RFC 8985 §6.2), the
+ * reordering timer, TLP episodes (§7.4), and fast recovery on loss. */
+static void sf_sack_loss(mps_sf *sf, const sf_rack_ack *ra, uint64_t ack, bool advanced, bool dsack,
+			 uint64_t now)
+{
+	uint64_t timeout;
+
+	sf_rack_update(sf, ra, now);
+	if (dsack)
+		sf_rack_dsack(sf);
+	sf_tlp_ack(sf, ack, advanced, dsack, now);
+	if (sf->snd_una >= sf->snd_max) {
+		sf_timer_stop(sf, SF_TIMER_REO);
+		sf_timer_stop(sf, SF_TIMER_PTO);
+		return;
+	}
+	timeout = sf_rack_detect(sf, now);
+	/* Duplicate ACKs without SACK blocks (no option room on the peer's
+	 * ACKs): the first unacknowledged segment is lost (RFC 6675 §5). */
+	if (sf->dupacks >= 3 && sf->sacked_bytes == 0 && !sf->in_recovery && sf->segs_n > 0) {
+		sf_seg_split(sf, sf->snd_una + sf_seg_payload(sf));
+		sf_seg_set_lost(sf, sf_seg_at(sf, 0));
+	}
+	if (timeout != 0)
+		sf_timer_set(sf, SF_TIMER_REO, now + timeout);
+	else
+		sf_timer_stop(sf, SF_TIMER_REO);
+	if (sf->lost_bytes > 0 && !sf->in_recovery)
+		sf_enter_recovery(sf, now);
+	if (advanced)
+		sf_tlp_arm(sf, now);
+	else if (sf->timers[SF_TIMER_REO] != MPS_TIME_NONE || sf->in_recovery)
+		sf_timer_stop(sf, SF_TIMER_PTO);
+}
+
 /* Returns false if the segment must be dropped after the ACK check. */
 static bool sf_process_ack(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint64_t seq, uint64_t now)
 {
 	uint64_t ack = mps_seq_expand32(sf->snd_una, p->ack - sf->iss);
 	uint64_t wnd = (uint64_t)p->window << sf->snd_wscale;
-	bool wnd_changed = false;
+	bool wnd_changed = false, advanced = ack > sf->snd_una;
+	sf_rack_ack ra = {0};
+	bool dsack;
+
+	ra.ts = sf->ts_ok && (o->present & MPS_OPT_TS);
+	ra.tsecr = o->ts_ecr;
 
 	if (ack > sf->snd_max) {
 		sf->ack_now = true; /* RFC 9293: ACK of something not yet sent */
@@ -879,7 +1295,7 @@ static bool sf_process_ack(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint
 		sf->ack_now = true; /* RFC 5961 §5.2: too old, challenge ACK */
 		return false;
 	}
-	sf_take_sacks(sf, o);
+	dsack = sf_take_sacks(sf, o, ack, &ra);
 	if (sf->snd_wl1 < seq || (sf->snd_wl1 == seq && sf->snd_wl2 <= ack)) {
 		wnd_changed = wnd != sf->snd_wnd;
 		sf->snd_wnd = wnd;
@@ -896,6 +1312,8 @@ static bool sf_process_ack(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint
 			sf->rtt_timing = false;
 			sf_rtt_sample(sf, now - sf->rtt_time);
 		}
+		if (sf->sack_ok)
+			sf_segs_acked(sf, ack, &ra);
 		sf->snd_una = ack;
 		if (sf->snd_nxt < ack)
 			sf->snd_nxt = ack;
@@ -904,12 +1322,20 @@ static bool sf_process_ack(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint
 		sf_maps_pop_acked(sf);
 		mps_ranges_remove_below(&sf->sacked, ack);
 		if (sf->in_recovery && sf->sack_ok) {
+			/* After a timeout the window grows in slow start while
+			 * the lost ranges are resent (RFC 5681 §3.1). */
+			if (sf->rto_recovery)
+				sf->cc->on_ack(sf, acked, now);
 			if (ack >= sf->recover) {
-				sf->cwnd = sf->ssthresh;
+				if (!sf->rto_recovery)
+					sf->cwnd = sf->ssthresh;
 				sf->in_recovery = false;
+				sf->rto_recovery = false;
 				sf->dupacks = 0;
+				if (sf->rack_reo_persist > 0 && --sf->rack_reo_persist == 0)
+					sf->rack_reo_mult = 1;
 			}
-			/* else: sf_output retransmits the holes */
+			/* else: sf_output retransmits the lost ranges */
 		} else if (sf->in_recovery) {
 			if (ack >= sf->recover) {
 				/* RFC 6582 §3.2 step 3: full acknowledgment. */
@@ -943,11 +1369,12 @@ static bool sf_process_ack(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint
 		if (sf->in_recovery && !sf->sack_ok)
 			sf->cwnd += sf->mss; /* RFC 6582 window inflation */
 	}
-	/* Loss: three duplicate ACKs, or (RFC 6675 §5) more than DupThresh
-	 * segments SACKed above the first unacknowledged byte. */
-	if (!sf->in_recovery && sf->snd_una > sf->recover && sf->snd_una < sf->snd_max &&
-	    (sf->dupacks >= 3 ||
-	     (sf->sack_ok && mps_ranges_covered(&sf->sacked, sf->snd_una, sf->snd_max) >= 3u * sf->mss)))
+	if (sf->sack_ok) {
+		sf_sack_loss(sf, &ra, ack, advanced, dsack, now);
+		return true;
+	}
+	/* Loss without SACK: three duplicate ACKs (RFC 5681 §3.2). */
+	if (!sf->in_recovery && sf->snd_una > sf->recover && sf->snd_una < sf->snd_max && sf->dupacks >= 3)
 		sf_enter_recovery(sf, now);
 	return true;
 }
@@ -1162,6 +1589,90 @@ void sf_input(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint64_t now)
 
 /* --- timers ---------------------------------------------------------------- */
 
+/* The RTO of a SACK peer (RFC 6675 §5.1, RFC 8985 §6.3): every range not
+ * SACKed is lost and resent in order, in slow start; SACKed ranges are kept
+ * unless a second timeout in a row suggests the receiver reneged. */
+static bool sf_rto_sack(mps_sf *sf, uint64_t now)
+{
+	uint32_t i;
+
+	if (sf->snd_wnd == 0)
+		return false; /* a window probe: the persist code below */
+	sf_timer_stop(sf, SF_TIMER_REO);
+	sf_timer_stop(sf, SF_TIMER_PTO);
+	sf->tlp_out = false;
+	if (sf->backoff > 1)
+		sf_segs_unsack(sf);
+	for (i = 0; i < sf->segs_n; i++)
+		sf_seg_set_lost(sf, sf_seg_at(sf, i));
+	sf->in_recovery = true;
+	sf->rto_recovery = true;
+	sf->recover = sf->snd_max;
+	sf_output(sf, now);
+	sf_arm_rto(sf, now);
+	conn_sf_rto(sf->conn, sf, now);
+	return true;
+}
+
+/* The RACK reordering timer (RFC 8985 §6.3). */
+static void sf_on_reo(mps_sf *sf, uint64_t now)
+{
+	uint64_t timeout;
+
+	if (!sf->sack_ok || sf->snd_una >= sf->snd_max)
+		return;
+	timeout = sf_rack_detect(sf, now);
+	if (timeout != 0)
+		sf_timer_set(sf, SF_TIMER_REO, now + timeout);
+	if (sf->lost_bytes > 0) {
+		if (!sf->in_recovery)
+			sf_enter_recovery(sf, now);
+		sf_output(sf, now);
+	} else if (timeout == 0) {
+		sf_tlp_arm(sf, now);
+	}
+}
+
+/* The probe timeout (RFC 8985 §7.3): one segment of new data if the
+ * receive window allows, else the last segment again; then the RTO. */
+static void sf_on_pto(mps_sf *sf, uint64_t now)
+{
+	uint64_t wend = sf->snd_una + sf->snd_wnd, lim, out;
+	uint32_t full = sf_seg_payload(sf), n = 0;
+
+	if (!sf->sack_ok || sf->in_recovery || sf->tlp_out || sf->snd_una >= sf->snd_max)
+		return;
+	switch (sf->state) {
+	case SF_ESTABLISHED:
+	case SF_CLOSE_WAIT:
+	case SF_FIN_WAIT_1:
+	case SF_CLOSING:
+	case SF_LAST_ACK:
+		break;
+	default:
+		return;
+	}
+	if (sf->snd_nxt == sf->snd_max && sf->snd_nxt < sf->snd_end && sf->snd_nxt < wend) {
+		lim = sf->snd_nxt + full < wend ? sf->snd_nxt + full : wend;
+		n = sf_send_at(sf, sf->snd_nxt, lim, now);
+		sf->snd_nxt += n;
+		if (sf->snd_nxt > sf->snd_max)
+			sf->snd_max = sf->snd_nxt;
+		sf->tlp_retrans = false;
+	}
+	if (n == 0) {
+		out = sf->snd_max - sf->snd_una;
+		n = sf_send_at(sf, sf->snd_max - (out > full ? full : out), sf->snd_max, now);
+		sf->tlp_retrans = true;
+	}
+	if (n == 0)
+		return;
+	sf->tlp_out = true;
+	sf->tlp_end = sf->snd_max;
+	sf->tlp_count++;
+	sf_arm_rto(sf, now);
+}
+
 static void sf_on_rto(mps_sf *sf, uint64_t now)
 {
 	mps_stack *s = sf->conn->stack;
@@ -1206,6 +1717,9 @@ static void sf_on_rto(mps_sf *sf, uint64_t now)
 	sf->in_recovery = false;
 	sf->dupacks = 0;
 	sf->recover = sf->snd_max;
+	sf->rtt_timing = false;
+	if (sf->sack_ok && sf->segs_n > 0 && sf_rto_sack(sf, now))
+		return;
 	mps_ranges_clear(&sf->sacked); /* the receiver may have reneged */
 	sf->snd_nxt = sf->snd_una; /* go back: resend from the first unacked byte */
 	sf->rtt_timing = false;
@@ -1222,6 +1736,14 @@ static void sf_on_rto(mps_sf *sf, uint64_t now)
 
 void sf_handle_timers(mps_sf *sf, uint64_t now)
 {
+	if (sf->timers[SF_TIMER_REO] <= now) {
+		sf->timers[SF_TIMER_REO] = MPS_TIME_NONE;
+		sf_on_reo(sf, now);
+	}
+	if (sf->timers[SF_TIMER_PTO] <= now) {
+		sf->timers[SF_TIMER_PTO] = MPS_TIME_NONE;
+		sf_on_pto(sf, now);
+	}
 	if (sf->timers[SF_TIMER_RTO] <= now)
 		sf_on_rto(sf, now);
 	if (sf->state == SF_CLOSED)
