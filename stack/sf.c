@@ -164,16 +164,25 @@ uint32_t sf_seg_payload(const mps_sf *sf)
 /* Bytes the congestion and receive windows still allow to be queued. */
 uint32_t sf_cwnd_room(const mps_sf *sf)
 {
-	uint64_t wnd = sf->cwnd < sf->snd_wnd ? sf->cwnd : sf->snd_wnd;
-	uint64_t queued = sf->snd_end - sf->snd_una;
+	uint64_t queued = sf->snd_end - sf->snd_una, used = queued, room, full = sf_seg_payload(sf);
 
-	uint64_t room, full = sf_seg_payload(sf);
-
-	if (sf->snd_una == 0 || queued >= wnd)
+	if (sf->snd_una == 0 || queued >= sf->snd_wnd)
 		return 0;
+	/* With SACK, the congestion window limits the pipe (RFC 6675 §2),
+	 * not everything unacknowledged: SACKed and lost bytes left the
+	 * network, so recovery keeps the ACK clock going with new data. */
+	if (sf->sack_ok) {
+		uint64_t out = sf->snd_max > sf->snd_una ? sf->snd_max - sf->snd_una : 0;
+		uint64_t gone = sf->sacked_bytes + sf->lost_bytes;
+		used = (out > gone ? out - gone : 0) + (sf->snd_end > sf->snd_nxt ? sf->snd_end - sf->snd_nxt : 0);
+	}
+	if (used >= sf->cwnd)
+		return 0;
+	room = sf->cwnd - used;
+	if (room > sf->snd_wnd - queued)
+		room = sf->snd_wnd - queued;
 	/* Whole segments while data is queued: cwnd counts in MSS units of
 	 * option-less segments, and a remainder would leave as a runt. */
-	room = wnd - queued;
 	if (queued > 0 && full > 0)
 		room -= room % full;
 	return (uint32_t)room;
@@ -1282,6 +1291,7 @@ static bool sf_process_ack(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint
 	uint64_t wnd = (uint64_t)p->window << sf->snd_wscale;
 	bool wnd_changed = false, advanced = ack > sf->snd_una;
 	sf_rack_ack ra = {0};
+	uint64_t sacked_before = sf->sacked_bytes;
 	bool dsack;
 
 	ra.ts = sf->ts_ok && (o->present & MPS_OPT_TS);
@@ -1371,6 +1381,11 @@ static bool sf_process_ack(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint
 	}
 	if (sf->sack_ok) {
 		sf_sack_loss(sf, &ra, ack, advanced, dsack, now);
+		/* New SACK information shrank the pipe: more data may go now
+		 * (without this the ACK clock stops in recovery until the
+		 * cumulative ACK moves). */
+		if (!advanced && sf->sacked_bytes > sacked_before && sf->state != SF_CLOSED)
+			conn_push(sf->conn, now);
 		return true;
 	}
 	/* Loss without SACK: three duplicate ACKs (RFC 5681 §3.2). */
@@ -1628,6 +1643,7 @@ static void sf_on_reo(mps_sf *sf, uint64_t now)
 		if (!sf->in_recovery)
 			sf_enter_recovery(sf, now);
 		sf_output(sf, now);
+		conn_push(sf->conn, now);
 	} else if (timeout == 0) {
 		sf_tlp_arm(sf, now);
 	}
