@@ -888,33 +888,46 @@ static uint64_t sf_rack_detect(mps_sf *sf, uint64_t now)
 
 static uint32_t sf_send_at(mps_sf *sf, uint64_t seq, uint64_t limit, uint64_t now);
 
-/* Retransmit the ranges marked lost while the pipe allows; returns the pipe. */
-static uint64_t sf_recovery_send(mps_sf *sf, uint64_t now)
+/* Retransmit the ranges marked lost while the pipe allows (at least one
+ * segment with force: the fast retransmit of RFC 6675 §5 step 4.3);
+ * returns the pipe. */
+static uint64_t sf_recovery_send_f(mps_sf *sf, uint64_t now, bool force)
 {
-	uint64_t pipe = sf_pipe(sf);
+	uint64_t pipe = sf_pipe(sf), full = sf_seg_payload(sf);
 	uint32_t i;
 
 	if (sf->lost_bytes == 0)
 		return pipe;
 	i = sf_seg_find(sf, sf->lost_hint == UINT64_MAX ? sf->snd_una : sf->lost_hint);
-	while (pipe < sf->cwnd && sf->lost_bytes > 0 && i < sf->segs_n) {
+	/* One segment at a time while cwnd - pipe >= 1 SMSS (RFC 6675 §5 C). */
+	while ((pipe + full <= sf->cwnd || force) && sf->lost_bytes > 0 && i < sf->segs_n) {
 		sf_txr *g = sf_seg_at(sf, i);
-		uint64_t at = g->start;
+		uint64_t at = g->start, lim;
 		uint32_t n;
 		if (!(g->flags & SF_SEG_LOST)) {
 			i++;
 			continue;
 		}
 		sf->lost_hint = at;
-		n = sf_send_at(sf, at, sf_seg_end(g), now);
+		/* A super-segment (TSO) goes out only as far as cwnd allows. */
+		lim = sf->cwnd > pipe + full ? at + (sf->cwnd - pipe) : at + full;
+		if (lim > sf_seg_end(g))
+			lim = sf_seg_end(g);
+		n = sf_send_at(sf, at, lim, now);
 		if (n == 0)
 			break;
 		pipe += n;
+		force = false;
 		i = sf_seg_find(sf, at + n);
 	}
 	if (sf->lost_bytes == 0)
 		sf->lost_hint = UINT64_MAX;
 	return pipe;
+}
+
+static uint64_t sf_recovery_send(mps_sf *sf, uint64_t now)
+{
+	return sf_recovery_send_f(sf, now, false);
 }
 
 /* Take the SACK blocks of an ACK into the scoreboard (RFC 2018); true if
@@ -1004,7 +1017,7 @@ static void sf_enter_recovery(mps_sf *sf, uint64_t now)
 	if (sf->sack_ok) {
 		sf->tlp_out = false; /* the probe's loss is repaired here */
 		sf_timer_stop(sf, SF_TIMER_PTO);
-		sf_recovery_send(sf, now);
+		sf_recovery_send_f(sf, now, true);
 	} else {
 		/* RFC 6582: NewReno, with window inflation. */
 		sf->cwnd = sf->ssthresh + 3 * (uint32_t)sf->mss;
@@ -1668,12 +1681,24 @@ static void sf_on_pto(mps_sf *sf, uint64_t now)
 	default:
 		return;
 	}
-	if (sf->snd_nxt == sf->snd_max && sf->snd_nxt < sf->snd_end && sf->snd_nxt < wend) {
-		lim = sf->snd_nxt + full < wend ? sf->snd_nxt + full : wend;
-		n = sf_send_at(sf, sf->snd_nxt, lim, now);
-		sf->snd_nxt += n;
-		if (sf->snd_nxt > sf->snd_max)
-			sf->snd_max = sf->snd_nxt;
+	if (sf->snd_nxt == sf->snd_max && sf->snd_nxt < wend) {
+		if (sf->snd_nxt == sf->snd_end && !sf->fin_queued) {
+			/* New data waits at the connection: one segment more
+			 * than cwnd lets it come here and go out. */
+			uint64_t before = sf->snd_max;
+			sf->cwnd += full;
+			conn_push(sf->conn, now);
+			sf->cwnd -= full;
+			if (sf->state == SF_CLOSED)
+				return;
+			n = (uint32_t)(sf->snd_max - before);
+		} else if (sf->snd_nxt < sf->snd_end) {
+			lim = sf->snd_nxt + full < wend ? sf->snd_nxt + full : wend;
+			n = sf_send_at(sf, sf->snd_nxt, lim, now);
+			sf->snd_nxt += n;
+			if (sf->snd_nxt > sf->snd_max)
+				sf->snd_max = sf->snd_nxt;
+		}
 		sf->tlp_retrans = false;
 	}
 	if (n == 0) {
