@@ -813,8 +813,16 @@ static void conn_data_ack_in(mps_conn *c, mps_sf *sf, const mps_pkt *p, const mp
 	}
 	/* RFC 8684 §3.3.4: the window is relative to the DATA_ACK. */
 	edge = ack + ((uint64_t)p->window << sf->snd_wscale);
-	if (edge > c->snd_wnd_end)
+	if (edge > c->snd_wnd_end) {
+		bool was_shut = c->snd_nxt >= c->snd_wnd_end;
+
 		c->snd_wnd_end = edge;
+		/* The subflow pushed when its ACK arrived, before this
+		 * window was known: data held back by the old one goes now
+		 * (a pure window update moves nothing else). */
+		if (was_shut && c->snd_nxt < c->snd.end)
+			conn_push(c, now);
+	}
 	conn_check_done(c, now);
 }
 
@@ -1514,6 +1522,20 @@ ssize_t mps_conn_recv(mps_conn *c, uint8_t *buf, size_t len, uint64_t now)
 		step = 2u * sf->mss < c->rcv.cap / 2 ? 2u * sf->mss : c->rcv.cap / 2;
 		if (can >= cur + step && cur < c->rcv.cap / 2)
 			sf_send_ack(sf, now);
+	}
+	/* The same at the data level: subflows that shared the data each
+	 * think their window is wide while the connection's was closed.
+	 * Every subflow hears it: the peer may hold a closed window on each
+	 * (Linux does the same, mptcp_cleanup_rbuf). */
+	if (c->mptcp && !c->fallback) {
+		uint64_t next = mps_rob_next(&c->rcv), space = conn_rcv_space(c);
+		uint64_t cur = c->rcv_edge_adv > next ? c->rcv_edge_adv - next : 0;
+		uint64_t edge = c->rcv_edge_adv;
+
+		if (cur < c->rcv.cap / 2 && next + space >= edge + 2u * 1460u)
+			for (sf = c->sfs; sf != NULL; sf = sf->next)
+				if (conn_sf_can_ack(sf))
+					sf_send_ack(sf, now);
 	}
 	stack_reap(c->stack);
 	return (ssize_t)n;

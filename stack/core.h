@@ -304,6 +304,7 @@ struct mps_conn {
 	uint64_t fin_dsn;      /* DSN of our DATA_FIN */
 	bool fin_acked;
 	uint64_t retrans_una;  /* snd_una when the retrans timer was armed */
+	uint64_t rcv_edge_adv; /* DATA_ACK + window of our latest ACK (data level) */
 	uint32_t retrans_backoff; /* data-level retransmissions without progress */
 
 	/* receive side, data level */

@@ -436,6 +436,11 @@ static uint32_t sf_xmit(mps_sf *sf, uint64_t seq, uint32_t maxlen, uint8_t flags
 		uint64_t edge = sf->rcv_nxt + ((flags & MPS_TH_SYN) ? wnd : (wnd >> sf->rcv_wscale) << sf->rcv_wscale);
 		if (edge > sf->rcv_adv)
 			sf->rcv_adv = edge;
+		/* The window is a data-level one (RFC 8684 §3.3.4): remember
+		 * the right edge this ACK told the peer, for window updates. */
+		if (c->mptcp && !c->fallback && !(flags & MPS_TH_SYN))
+			c->rcv_edge_adv = mps_rob_next(&c->rcv) +
+					  ((wnd >> sf->rcv_wscale) << sf->rcv_wscale);
 		sf->last_ack_sent = sf->rcv_nxt;
 		/* Signals travel on pure ACKs: a data segment leaves one due. */
 		sf->ack_now = len > 0 && conn_sf_signal_pending(c, sf);

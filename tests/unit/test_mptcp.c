@@ -666,6 +666,64 @@ static void test_mptcp_duplicate_data_on_two_subflows_is_delivered_once(void)
 	fx_free(&f);
 }
 
+/* RFC 8684 §3.3.4: the receive window is a data-level one.  When two
+ * subflows have filled the buffer between them and the application then
+ * drains it, a window update must go out although neither subflow's own
+ * sequence space says its window got small (each carried half). */
+static void test_mptcp_window_update_after_drain_with_two_subflows(void)
+{
+	fx f;
+	fx_sf *sf, *j;
+	static uint8_t data[65536], got[65536 + 100];
+	const fx_cap *c;
+	uint64_t d;
+	size_t off;
+
+	setup_established_server(&f, (fx_opts){.mptcp = true, .rcvbuf = 65536});
+	sf = &f.sf[0];
+	j = mp_join(&f, "10.77.0.3:40001", 2, false, 10 * FX_MS);
+	d = f.dsn_nxt;
+	fx_pattern(data, sizeof(data), 27);
+	for (off = 0; off < sizeof(data); off += 1024)
+		fx_send_data(&f, off < sizeof(data) / 2 ? sf : j, d + off, data + off, 1024);
+	fx_advance(&f, 200 * FX_MS);
+	c = fx_last(&f, NULL, MPS_TH_ACK, MPS_TH_ACK);
+	CU_ASSERT_FATAL(c != NULL);
+	CU_ASSERT_EQUAL(c->p.window, 0); /* the buffer is full */
+	fx_clear(&f);
+	CU_ASSERT_EQUAL(fx_read(&f, got, sizeof(got), NULL), sizeof(data));
+	CU_ASSERT_EQUAL(memcmp(got, data, sizeof(data)), 0);
+	c = fx_last(&f, NULL, MPS_TH_ACK, MPS_TH_ACK);
+	CU_ASSERT_FATAL(c != NULL);
+	CU_ASSERT(c->p.window > 0);
+	CU_ASSERT_EQUAL(mp_last_data_ack(&f, NULL), d + sizeof(data));
+	fx_free(&f);
+}
+
+/* The sender side of the same: an ACK that acknowledges everything with a
+ * closed window, then a pure window update (same ACK, same DATA_ACK, a
+ * wider window): the held-back data goes out at once. */
+static void test_mptcp_pure_window_update_releases_held_data(void)
+{
+	fx f;
+	fx_sf *sf;
+
+	setup_established_server(&f, (fx_opts){.mptcp = true, .window = 4000});
+	sf = &f.sf[0];
+	fx_clear(&f);
+	mp_app_send(&f, 20000, 44);
+	CU_ASSERT(fx_count_data(&f, sf) >= 1);
+	sf->window = 0;
+	fx_ack(&f, sf);
+	fx_clear(&f);
+	fx_advance(&f, 1 * FX_MS);
+	CU_ASSERT_EQUAL(fx_count_data(&f, sf), 0);
+	sf->window = 60000;
+	fx_ack(&f, sf); /* nothing new acknowledged: only the window moved */
+	CU_ASSERT(fx_count_data(&f, sf) >= 1);
+	fx_free(&f);
+}
+
 /* DESIGN §3: bytes for the same DSN that differ between two subflows
  * (two replicas) must never be spliced into the stream. */
 static void test_mptcp_divergent_bytes_for_one_dsn_are_never_spliced(void)
@@ -1364,6 +1422,10 @@ static CU_TestInfo tests_mptcp[] = {
      test_mptcp_dss_without_negotiated_checksum_resets_the_subflow},
     {"test_mptcp_join_repeated_third_ack_is_acked_again",
      test_mptcp_join_repeated_third_ack_is_acked_again},
+    {"test_mptcp_pure_window_update_releases_held_data",
+     test_mptcp_pure_window_update_releases_held_data},
+    {"test_mptcp_window_update_after_drain_with_two_subflows",
+     test_mptcp_window_update_after_drain_with_two_subflows},
     CU_TEST_INFO_NULL,
 };
 
