@@ -145,6 +145,8 @@ struct mps_sf {
 	bool tlp_out;              /* a probe is outstanding (TLP.end_seq valid) */
 	bool tlp_retrans;          /* it was a retransmission */
 	uint64_t tlp_end;
+	/* Proportional Rate Reduction in fast recovery (RFC 6937) */
+	uint64_t prr_delivered, prr_out, prr_recover_fs;
 	const mps_cc_ops *cc;
 	uint64_t cc_state[8];      /* private state of the cc algorithm */
 	uint64_t srtt, rttvar, rto; /* ns */

@@ -670,10 +670,14 @@ static void sf_seg_sent(mps_sf *sf, uint64_t seq, uint32_t len, uint64_t now)
 
 	if (!sf->sack_ok || len == 0)
 		return;
+	if (sf->in_recovery)
+		sf->prr_out += len;
 	top = sf->segs_n ? sf_seg_end(sf_seg_at(sf, sf->segs_n - 1)) : sf->snd_max;
 	if (top < sf->snd_una)
 		top = sf->snd_una;
 	if (end > top && seq < top) {
+		if (sf->in_recovery)
+			sf->prr_out -= end - top; /* counted again below */
 		sf_seg_sent(sf, top, (uint32_t)(end - top), now);
 		end = top;
 	}
@@ -843,7 +847,7 @@ static uint64_t sf_rack_reo_wnd(const mps_sf *sf)
 {
 	uint64_t w;
 
-	if (!sf->rack_reordering && (sf->in_recovery || sf->sacked_bytes >= 3u * sf->mss))
+	if (!sf->rack_reordering && (sf->in_recovery || sf->sacked_bytes >= 3u * sf_seg_payload(sf)))
 		return 0;
 	w = (uint64_t)(sf->rack_reo_mult ? sf->rack_reo_mult : 1) * sf->rack_min_rtt / 4;
 	if (sf->rtt_valid && w > sf->srtt)
@@ -1020,6 +1024,9 @@ static void sf_enter_recovery(mps_sf *sf, uint64_t now)
 	sf->high_rxt = sf->snd_una;
 	sf->rtt_timing = false; /* Karn */
 	if (sf->sack_ok) {
+		sf->prr_recover_fs = sf->snd_max - sf->snd_una;
+		sf->prr_delivered = 0;
+		sf->prr_out = 0;
 		sf->tlp_out = false; /* the probe's loss is repaired here */
 		sf_timer_stop(sf, SF_TIMER_PTO);
 		sf_recovery_send_f(sf, now, true);
@@ -1267,12 +1274,38 @@ static void sf_retransmit_head(mps_sf *sf, uint64_t now)
 	sf->rtt_timing = false; /* Karn */
 }
 
+/* PRR (RFC 6937 §3, with slow-start reduction bound): after an ACK that
+ * delivered bytes in fast recovery, cwnd becomes pipe plus what may be sent
+ * now, so that the reduction to ssthresh is spread over the round instead
+ * of stopping the sender until the pipe drains. */
+static void sf_prr(mps_sf *sf, uint64_t delivered)
+{
+	uint64_t pipe = sf_pipe(sf), sndcnt, limit;
+
+	if (delivered == 0 || sf->prr_recover_fs == 0)
+		return;
+	sf->prr_delivered += delivered;
+	if (pipe > sf->ssthresh) {
+		uint64_t want = (sf->prr_delivered * sf->ssthresh + sf->prr_recover_fs - 1) / sf->prr_recover_fs;
+		sndcnt = want > sf->prr_out ? want - sf->prr_out : 0;
+	} else {
+		limit = sf->prr_delivered > sf->prr_out ? sf->prr_delivered - sf->prr_out : 0;
+		if (limit < delivered)
+			limit = delivered;
+		limit += sf->mss;
+		sndcnt = sf->ssthresh - pipe < limit ? sf->ssthresh - pipe : limit;
+	}
+	sndcnt = pipe + sndcnt;
+	sf->cwnd = sndcnt > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)sndcnt;
+}
+
 /* Loss detection of a SACK peer after an ACK: RACK (RFC 8985 §6.2), the
  * reordering timer, TLP episodes (§7.4), and fast recovery on loss. */
 static void sf_sack_loss(mps_sf *sf, const sf_rack_ack *ra, uint64_t ack, bool advanced, bool dsack,
-			 uint64_t now)
+			 uint64_t delivered, uint64_t now)
 {
 	uint64_t timeout;
+	bool was_in_recovery = sf->in_recovery && !sf->rto_recovery;
 
 	sf_rack_update(sf, ra, now);
 	if (dsack)
@@ -1294,6 +1327,8 @@ static void sf_sack_loss(mps_sf *sf, const sf_rack_ack *ra, uint64_t ack, bool a
 		sf_timer_set(sf, SF_TIMER_REO, now + timeout);
 	else
 		sf_timer_stop(sf, SF_TIMER_REO);
+	if (was_in_recovery && sf->in_recovery && !sf->rto_recovery)
+		sf_prr(sf, delivered);
 	if (sf->lost_bytes > 0 && !sf->in_recovery)
 		sf_enter_recovery(sf, now);
 	if (advanced)
@@ -1309,7 +1344,7 @@ static bool sf_process_ack(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint
 	uint64_t wnd = (uint64_t)p->window << sf->snd_wscale;
 	bool wnd_changed = false, advanced = ack > sf->snd_una;
 	sf_rack_ack ra = {0};
-	uint64_t sacked_before = sf->sacked_bytes;
+	uint64_t sacked_before = sf->sacked_bytes, una_before = sf->snd_una;
 	bool dsack;
 
 	ra.ts = sf->ts_ok && (o->present & MPS_OPT_TS);
@@ -1398,7 +1433,8 @@ static bool sf_process_ack(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint
 			sf->cwnd += sf->mss; /* RFC 6582 window inflation */
 	}
 	if (sf->sack_ok) {
-		sf_sack_loss(sf, &ra, ack, advanced, dsack, now);
+		sf_sack_loss(sf, &ra, ack, advanced, dsack,
+			     (advanced ? ack - una_before : 0) + sf->sacked_bytes - sacked_before, now);
 		/* New SACK information shrank the pipe: more data may go now
 		 * (without this the ACK clock stops in recovery until the
 		 * cumulative ACK moves). */

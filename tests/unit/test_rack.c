@@ -348,6 +348,48 @@ static void test_rto_resends_only_what_was_not_sacked(void)
 	fx_free(&f);
 }
 
+/* PRR (RFC 6937): in fast recovery with the pipe above ssthresh, the
+ * sender goes on at about ssthresh / flight segments per segment delivered,
+ * instead of waiting silently until the pipe has drained below cwnd. */
+static void test_prr_spreads_the_reduction_over_the_round(void)
+{
+	fx f;
+	rk_segs s, w, d;
+	uint32_t l, r;
+	size_t i, sent = 0;
+
+	s = rk_setup(&f, 60 * 1448);
+	CU_ASSERT_FATAL(s.n == 10);
+	fx_advance(&f, 10 * FX_MS);
+	fx_clear(&f);
+	for (i = 0; i < 10; i++)
+		rk_sack(&f, rk_end(&s, i), 0, NULL, NULL); /* slow start: cwnd 20 segments */
+	w = rk_data(&f);
+	CU_ASSERT_EQUAL_FATAL(w.n, 20);
+	fx_advance(&f, 10 * FX_MS);
+	/* w[0] is lost; w[1..3] arrive: fast retransmit, ssthresh 10. */
+	l = w.seq[1];
+	r = rk_end(&w, 3);
+	fx_clear(&f);
+	rk_sack(&f, w.seq[0], 1, &l, &r);
+	CU_ASSERT_EQUAL(rk_count_at(&f, w.seq[0]), 1);
+	CU_ASSERT_EQUAL(rk_data(&f).n, 1);
+	/* Six more arrive, one ACK each; the pipe (17) stays above 10. */
+	for (i = 4; i < 10; i++) {
+		fx_clear(&f);
+		r = rk_end(&w, i);
+		rk_sack(&f, w.seq[0], 1, &l, &r);
+		d = rk_data(&f);
+		if (i == 4)
+			CU_ASSERT_EQUAL(d.n, 0); /* 1 * 10 / 20 rounds up to the retransmission */
+		sent += d.n;
+	}
+	/* ceil(6 * 10 / 20) = 3 segments in all, the retransmission one of them. */
+	CU_ASSERT_EQUAL(sent, 2);
+	CU_ASSERT_EQUAL(fx_stats(&f).rto_fired, 0);
+	fx_free(&f);
+}
+
 /* A super-segment (TSO) is one range on the scoreboard until SACK blocks
  * cut it: a SACK of its middle gets exactly the bytes below resent. */
 static void test_rack_super_segment_is_cut_by_sack_blocks(void)
@@ -397,6 +439,7 @@ static CU_TestInfo tests_rack[] = {
     {"test_rto_follows_the_probe_when_everything_is_lost",
      test_rto_follows_the_probe_when_everything_is_lost},
     {"test_rto_resends_only_what_was_not_sacked", test_rto_resends_only_what_was_not_sacked},
+    {"test_prr_spreads_the_reduction_over_the_round", test_prr_spreads_the_reduction_over_the_round},
     {"test_rack_super_segment_is_cut_by_sack_blocks", test_rack_super_segment_is_cut_by_sack_blocks},
     CU_TEST_INFO_NULL,
 };
