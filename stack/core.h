@@ -170,6 +170,8 @@ struct mps_sf {
 	uint64_t last_ack_sent;    /* RFC 7323 §4.3 Last.ACK.sent */
 	uint32_t unacked_segs;     /* full segments received since our last ACK */
 	bool ack_now;
+	bool dsack_pending;        /* report [dsack_l, dsack_r) as a DSACK (RFC 2883) */
+	uint64_t dsack_l, dsack_r;
 
 	/* MPTCP per subflow */
 	uint32_t local_nonce, remote_nonce;

@@ -370,11 +370,19 @@ static uint32_t sf_xmit(mps_sf *sf, uint64_t seq, uint32_t maxlen, uint8_t flags
 	seg.rexmit = seq < sf->snd_max;
 	room = 40 - mps_opt_size(&o);
 	conn_sf_options(c, sf, &seg, &o, room);
-	/* SACK blocks (RFC 2018) with the room that is left, newest first. */
-	if (sf->sack_ok && !(flags & MPS_TH_SYN) && sf->rcv_ooo.n > 0) {
+	/* SACK blocks (RFC 2018) with the room that is left, newest first,
+	 * after a DSACK block for a duplicate just received (RFC 2883). */
+	if (sf->sack_ok && !(flags & MPS_TH_SYN) && (sf->rcv_ooo.n > 0 || sf->dsack_pending)) {
 		size_t i;
 		o.present |= MPS_OPT_SACK;
 		o.nsack = 0;
+		if (sf->dsack_pending && (flags & MPS_TH_ACK)) {
+			o.sack[0].left = sf->irs + (uint32_t)sf->dsack_l;
+			o.sack[0].right = sf->irs + (uint32_t)sf->dsack_r;
+			o.nsack = 1;
+			if (mps_opt_size(&o) > 40)
+				o.nsack = 0;
+		}
 		for (i = sf->rcv_ooo.n; i > 0 && o.nsack < MPS_SACK_MAX; i--) {
 			const mps_range *r = &sf->rcv_ooo.r[i - 1];
 			if (r->end <= sf->rcv_nxt)
@@ -442,6 +450,7 @@ static uint32_t sf_xmit(mps_sf *sf, uint64_t seq, uint32_t maxlen, uint8_t flags
 			c->rcv_edge_adv = mps_rob_next(&c->rcv) +
 					  ((wnd >> sf->rcv_wscale) << sf->rcv_wscale);
 		sf->last_ack_sent = sf->rcv_nxt;
+		sf->dsack_pending = false;
 		/* Signals travel on pure ACKs: a data segment leaves one due. */
 		sf->ack_now = len > 0 && conn_sf_signal_pending(c, sf);
 		sf->unacked_segs = 0;
@@ -1475,6 +1484,17 @@ static void sf_try_fin(mps_sf *sf, uint64_t now)
 	conn_sf_fin(sf->conn, sf, now);
 }
 
+/* Bytes [l, r) arrived again: the next ACK reports them (RFC 2883 §4). */
+static void sf_dsack(mps_sf *sf, uint64_t l, uint64_t r)
+{
+	if (!sf->sack_ok || l >= r)
+		return;
+	sf->dsack_l = l;
+	sf->dsack_r = r;
+	sf->dsack_pending = true;
+	sf->ack_now = true;
+}
+
 static void sf_process_data(mps_sf *sf, uint64_t seq, const uint8_t *data, size_t len, const mps_opts *o,
 			    uint64_t now)
 {
@@ -1484,6 +1504,7 @@ static void sf_process_data(mps_sf *sf, uint64_t seq, const uint8_t *data, size_
 
 	if (seq < sf->rcv_nxt) {
 		uint64_t cut = sf->rcv_nxt - seq;
+		sf_dsack(sf, seq, cut < len ? sf->rcv_nxt : seq + len);
 		if (cut >= len) {
 			sf->ack_now = true; /* a duplicate: tell the peer again */
 			return;
@@ -1501,6 +1522,7 @@ static void sf_process_data(mps_sf *sf, uint64_t seq, const uint8_t *data, size_
 	ooo = seq > sf->rcv_nxt;
 	had_ooo = sf->rcv_ooo.n > 0;
 	if (mps_ranges_contains(&sf->rcv_ooo, seq, seq + len)) {
+		sf_dsack(sf, seq, seq + len);
 		sf->ack_now = true;
 		return;
 	}
@@ -1549,6 +1571,8 @@ static void sf_input_sync(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint6
 	if (!ok) {
 		if (!(p->flags & MPS_TH_RST))
 			sf->ack_now = true;
+		if (p->paylen > 0 && seq + p->paylen <= sf->rcv_nxt && !(p->flags & MPS_TH_RST))
+			sf_dsack(sf, seq, seq + p->paylen); /* an old duplicate */
 		return;
 	}
 	/* Second check: RST (RFC 5961 §3.2). */

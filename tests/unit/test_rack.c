@@ -390,6 +390,72 @@ static void test_prr_spreads_the_reduction_over_the_round(void)
 	fx_free(&f);
 }
 
+/* RFC 2883: a duplicate segment is answered with a DSACK block for it,
+ * below the cumulative ACK, in front of the SACK blocks. */
+static void test_dsack_reports_a_duplicate_segment(void)
+{
+	fx f;
+	fx_sf *sf;
+	const fx_cap *a;
+	uint32_t first;
+
+	setup_established_server(&f, (fx_opts){0});
+	sf = &f.sf[0];
+	first = sf->snd_nxt;
+	fx_send(&f, sf, (fx_seg){.flags = MPS_TH_ACK | MPS_TH_PSH, .data = "first", .len = 5});
+	fx_advance(&f, 100 * FX_MS);
+	fx_clear(&f);
+	fx_send(&f, sf, (fx_seg){.flags = MPS_TH_ACK | MPS_TH_PSH, .dseq = -5, .data = "first", .len = 5});
+	a = fx_last(&f, sf, 0xff, MPS_TH_ACK);
+	CU_ASSERT_FATAL(a != NULL);
+	CU_ASSERT_EQUAL(a->p.ack, first + 5);
+	CU_ASSERT_FATAL((a->o.present & MPS_OPT_SACK) != 0);
+	CU_ASSERT_EQUAL(a->o.sack[0].left, first);
+	CU_ASSERT_EQUAL(a->o.sack[0].right, first + 5);
+	/* Reported once: the next ACK has no DSACK. */
+	fx_clear(&f);
+	fx_send(&f, sf, (fx_seg){.flags = MPS_TH_ACK | MPS_TH_PSH, .data = "again", .len = 5});
+	fx_advance(&f, 100 * FX_MS);
+	a = fx_last(&f, sf, 0xff, MPS_TH_ACK);
+	CU_ASSERT_FATAL(a != NULL);
+	CU_ASSERT_EQUAL(a->o.present & MPS_OPT_SACK, 0);
+	fx_free(&f);
+}
+
+/* RFC 8985 §7.4: a probe that was a retransmission and comes back as a
+ * DSACK repaired nothing: cwnd stays.  Without the DSACK, an ACK for the
+ * probe's data arriving again means it repaired a loss: cwnd is reduced. */
+static void test_tlp_dsack_keeps_cwnd_and_repair_reduces_it(void)
+{
+	fx f;
+	rk_segs s;
+	uint32_t l, r, cwnd;
+
+	s = rk_setup(&f, 6 * 1448);
+	CU_ASSERT_NOT_EQUAL_FATAL(fx_fire(&f), MPS_TIME_NONE); /* probe: segment 5 again */
+	fx_advance(&f, 10 * FX_MS);
+	rk_sack(&f, rk_end(&s, 5), 0, NULL, NULL); /* the originals arrived */
+	cwnd = rk_sf(&f)->cwnd;
+	l = s.seq[5];
+	r = rk_end(&s, 5);
+	rk_sack(&f, rk_end(&s, 5), 1, &l, &r); /* and the probe: a DSACK */
+	CU_ASSERT_EQUAL(rk_sf(&f)->cwnd, cwnd);
+	CU_ASSERT_FALSE(rk_sf(&f)->tlp_out);
+	fx_free(&f);
+
+	s = rk_setup(&f, 6 * 1448);
+	CU_ASSERT_NOT_EQUAL_FATAL(fx_fire(&f), MPS_TIME_NONE);
+	fx_advance(&f, 10 * FX_MS);
+	rk_sack(&f, s.seq[5], 0, NULL, NULL);	    /* segment 5 was lost */
+	rk_sack(&f, rk_end(&s, 5), 0, NULL, NULL); /* the probe repaired it */
+	CU_ASSERT_TRUE(rk_sf(&f)->tlp_out);	    /* a DSACK may still come */
+	cwnd = rk_sf(&f)->cwnd;
+	rk_sack(&f, rk_end(&s, 5), 0, NULL, NULL); /* none did */
+	CU_ASSERT(rk_sf(&f)->cwnd < cwnd);
+	CU_ASSERT_FALSE(rk_sf(&f)->tlp_out);
+	fx_free(&f);
+}
+
 /* A super-segment (TSO) is one range on the scoreboard until SACK blocks
  * cut it: a SACK of its middle gets exactly the bytes below resent. */
 static void test_rack_super_segment_is_cut_by_sack_blocks(void)
@@ -440,6 +506,8 @@ static CU_TestInfo tests_rack[] = {
      test_rto_follows_the_probe_when_everything_is_lost},
     {"test_rto_resends_only_what_was_not_sacked", test_rto_resends_only_what_was_not_sacked},
     {"test_prr_spreads_the_reduction_over_the_round", test_prr_spreads_the_reduction_over_the_round},
+    {"test_dsack_reports_a_duplicate_segment", test_dsack_reports_a_duplicate_segment},
+    {"test_tlp_dsack_keeps_cwnd_and_repair_reduces_it", test_tlp_dsack_keeps_cwnd_and_repair_reduces_it},
     {"test_rack_super_segment_is_cut_by_sack_blocks", test_rack_super_segment_is_cut_by_sack_blocks},
     CU_TEST_INFO_NULL,
 };
