@@ -1,10 +1,11 @@
 /*
  * sf.c - one TCP subflow: the RFC 9293 state machine with RFC 7323 window
  * scaling and timestamps, SACK-permitted and SACK blocks to the peer
- * (RFC 2018), the retransmission timer of RFC 6298, fast retransmit and
- * NewReno recovery (RFC 5681, RFC 6582), and the RST/SYN/ACK checks of
- * RFC 5961.  Everything MPTCP is asked of conn.c through the conn_sf_*
- * hooks, so this file knows TCP only.
+ * (RFC 2018) and DSACK (RFC 2883), the retransmission timer of RFC 6298,
+ * loss detection by RACK-TLP (RFC 8985) with PRR (RFC 6937) for SACK peers,
+ * fast retransmit and NewReno recovery (RFC 5681, RFC 6582) for the others,
+ * and the RST/SYN/ACK checks of RFC 5961.  Everything MPTCP is asked of
+ * conn.c through the conn_sf_* hooks, so this file knows TCP only.
  *
  * Input:  stack_input() -> sf_input() -> sf_input_syn_sent() | sf_input_sync()
  *         -> sf_process_ack() -> conn_sf_rx_options() -> sf_process_data()
@@ -12,7 +13,8 @@
  * Output: conn_push() -> sf_queue_map() -> sf_output() -> sf_xmit()
  *         -> conn_sf_options() -> mps_opt_write() -> mps_pkt_build_tcp()
  *         -> stack_output() -> (driver: the output callback)
- * Timers: stack -> conn_handle_timers() -> sf_handle_timers() -> sf_on_rto()
+ * Timers: stack -> conn_handle_timers() -> sf_handle_timers() -> sf_on_reo()
+ *         | sf_on_pto() | sf_on_rto()
  *
  * All sequence numbers here are 64-bit and relative (see core.h).
  */
