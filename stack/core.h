@@ -131,7 +131,7 @@ struct mps_sf {
 	 * §2, is snd_max - snd_una - sacked_bytes - lost_bytes). */
 	sf_txr *segs;
 	uint32_t segs_head, segs_n, segs_cap;
-	uint64_t sacked_bytes, lost_bytes;
+	uint64_t sacked_bytes, lost_bytes, retrans_bytes;
 	uint64_t lost_hint;        /* no range below this is marked lost */
 	bool rto_recovery;         /* in_recovery entered by a timeout */
 	/* RACK (RFC 8985 §6) */

@@ -237,12 +237,22 @@ static sf_map *sf_map_at(const mps_sf *sf, size_t i)
 	return &sf->maps[(sf->maps_head + i) % sf->maps_cap];
 }
 
+/* The mappings are in ssn order: a binary search (a flight can hold
+ * thousands of them). */
 static const sf_map *sf_map_find(const mps_sf *sf, uint64_t seq)
 {
-	size_t i;
+	size_t lo = 0, hi = sf->maps_n;
 
-	for (i = 0; i < sf->maps_n; i++) {
-		const sf_map *m = sf_map_at(sf, i);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const sf_map *m = sf_map_at(sf, mid);
+		if (m->ssn + m->len <= seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < sf->maps_n) {
+		const sf_map *m = sf_map_at(sf, lo);
 		if (seq >= m->ssn && seq < m->ssn + m->len)
 			return m;
 	}
@@ -667,7 +677,7 @@ static void sf_segs_free(mps_sf *sf)
 	free(sf->segs);
 	sf->segs = NULL;
 	sf->segs_head = sf->segs_n = sf->segs_cap = 0;
-	sf->sacked_bytes = sf->lost_bytes = 0;
+	sf->sacked_bytes = sf->lost_bytes = sf->retrans_bytes = 0;
 	sf->lost_hint = UINT64_MAX;
 }
 
@@ -719,6 +729,8 @@ static void sf_seg_sent(mps_sf *sf, uint64_t seq, uint32_t len, uint64_t now)
 			g->flags &= (uint8_t)~SF_SEG_LOST;
 			sf->lost_bytes -= g->len;
 		}
+		if (!(g->flags & SF_SEG_RETRANS))
+			sf->retrans_bytes += g->len;
 		g->flags |= SF_SEG_RETRANS;
 		g->xmit = now;
 	}
@@ -772,6 +784,8 @@ static void sf_segs_acked(mps_sf *sf, uint64_t ack, sf_rack_ack *a)
 			sf->sacked_bytes -= cut;
 		if (g->flags & SF_SEG_LOST)
 			sf->lost_bytes -= cut;
+		if (g->flags & SF_SEG_RETRANS)
+			sf->retrans_bytes -= cut;
 		if (cut < g->len) {
 			g->start += cut;
 			g->len -= (uint32_t)cut;
@@ -885,7 +899,9 @@ static uint64_t sf_rack_detect(mps_sf *sf, uint64_t now)
 	uint64_t reo, timeout = 0;
 	uint32_t i;
 
-	if (sf->rack_end == 0)
+	/* Without SACKed data or retransmissions, every range left was sent
+	 * after what the cumulative ACK delivered: nothing to look at. */
+	if (sf->rack_end == 0 || (sf->sacked_bytes == 0 && sf->retrans_bytes == 0))
 		return 0;
 	reo = sf_rack_reo_wnd(sf);
 	for (i = 0; i < sf->segs_n; i++) {
