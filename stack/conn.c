@@ -110,8 +110,7 @@ void conn_free(mps_conn *c)
 		c->next->prev = c->prev;
 	s->nconns--;
 	mps_sbuf_free(&c->snd);
-	if (c->rcv.buf != NULL)
-		mps_rob_free(&c->rcv);
+	mps_rob_free(&c->rcv);
 	mps_memzero(&c->local_key, sizeof(c->local_key));
 	mps_memzero(&c->remote_key, sizeof(c->remote_key));
 	free(c);
@@ -119,7 +118,7 @@ void conn_free(mps_conn *c)
 
 int conn_init_rcv(mps_conn *c, uint64_t start)
 {
-	if (c->rcv.buf != NULL)
+	if (c->rcv.cap != 0)
 		return 0;
 	return mps_rob_init(&c->rcv, c->stack->cfg.rcvbuf, start, CONN_ROB_RANGES);
 }
@@ -220,7 +219,7 @@ static uint64_t conn_data_ack(const mps_conn *c)
 
 uint64_t conn_rcv_space(const mps_conn *c)
 {
-	if (c->rcv.buf == NULL)
+	if (c->rcv.cap == 0)
 		return c->stack->cfg.rcvbuf;
 	return mps_rob_space(&c->rcv);
 }
@@ -283,7 +282,7 @@ static void conn_opts_dss(mps_conn *c, mps_sf *sf, const sf_seg *seg, mps_opts *
 
 	(void)sf;
 	o->present |= MPS_OPT_DSS;
-	o->dss.has_ack = c->rcv.buf != NULL;
+	o->dss.has_ack = c->rcv.cap != 0;
 	o->dss.ack64 = true;
 	o->dss.data_ack = o->dss.has_ack ? conn_data_ack(c) : 0;
 	if (seg->map != NULL && seg->len > 0) {
@@ -880,7 +879,7 @@ void conn_sf_rx_options(mps_conn *c, mps_sf *sf, const mps_pkt *p, const mps_opt
 		sf->ack_now = true;
 	if (o->present & MPS_OPT_DSS) {
 		sf->rx_seen_dss = true;
-		if (o->dss.has_ack && c->rcv.buf != NULL)
+		if (o->dss.has_ack && c->rcv.cap != 0)
 			conn_data_ack_in(c, sf, p, o, now);
 		if (o->dss.fin && o->dss.has_map) {
 			uint64_t fin;
@@ -1020,7 +1019,7 @@ size_t conn_sf_rx_data(mps_conn *c, mps_sf *sf, uint64_t seq, const uint8_t *dat
 	size_t accepted = 0, acc;
 	int rc;
 
-	if (c->rcv.buf == NULL || c->state == CONN_CLOSED)
+	if (c->rcv.cap == 0 || c->state == CONN_CLOSED)
 		return 0;
 	before = mps_rob_next(&c->rcv);
 	if (c->mptcp && !c->fallback) {
@@ -1488,7 +1487,7 @@ ssize_t mps_conn_recv(mps_conn *c, uint8_t *buf, size_t len, uint64_t now)
 	mps_sf *sf;
 
 	c->stack->now = now;
-	if (c->rcv.buf == NULL)
+	if (c->rcv.cap == 0)
 		return c->state == CONN_CLOSED ? (c->err ? c->err : MPS_ERR_CLOSED) : MPS_ERR_AGAIN;
 	before_space = mps_rob_space(&c->rcv);
 	{
@@ -1636,7 +1635,7 @@ size_t mps_conn_get_info(const mps_conn *c, mps_conn_info *ci, mps_subflow_info 
 	ci->bytes_received = c->bytes_received;
 	ci->bytes_delivered = c->bytes_delivered;
 	ci->data_ack_received = c->snd_una;
-	ci->data_ack_sent = c->rcv.buf != NULL ? conn_data_ack(c) : 0;
+	ci->data_ack_sent = c->rcv.cap != 0 ? conn_data_ack(c) : 0;
 	ci->nsubflows = c->nsf;
 	for (sf = c->sfs; sf != NULL && n < max; sf = sf->next, n++) {
 		mps_subflow_info *si = &sfs[n];

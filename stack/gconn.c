@@ -251,7 +251,7 @@ void gc_schedule(mps_conn *c, uint64_t now)
 	bool progress = true;
 	size_t i;
 
-	if (c->rcv.buf == NULL || c->state == CONN_CLOSED)
+	if (c->rcv.cap == 0 || c->state == CONN_CLOSED)
 		return;
 	/* A server whose join completed is probed before it is trusted. */
 	for (i = 0; i < c->npeers; i++) {
@@ -585,7 +585,7 @@ static int gc_probe_data(mps_conn *c, conn_peer *p, uint8_t idx, uint64_t dsn, c
 		if (off + i < c->probe_ref_len) {
 			held = c->probe_ref[off + i];
 		} else if (d >= c->rcv.head && mps_ranges_contains(&c->rcv.have, d, d + 1)) {
-			held = c->rcv.buf[d % c->rcv.cap];
+			held = mps_rob_byte(&c->rcv, d);
 		} else if (!gc_has_reference(c, idx)) {
 			/* No trusted server is left to compare with (the one we
 			 * connected to died before sending this far): what was

@@ -2,7 +2,9 @@
  * ranges.c - bounded sorted set of disjoint [start, end) ranges.
  *
  * A plain sorted array: every operation scans it linearly and shifts with
- * memmove, which is the fastest choice for the short sets we keep.
+ * memmove, which is the fastest choice for the short sets we keep.  The
+ * array is allocated when the first range comes and doubles (from
+ * RANGES_MIN_ALLOC) up to max as more separate ranges are held.
  */
 #include "ranges.h"
 #include "mps_err.h"
@@ -29,14 +31,16 @@ static uint64_t ranges_overlap(const mps_range *r, uint64_t a, uint64_t b)
 	return lo < hi ? hi - lo : 0;
 }
 
+#define RANGES_MIN_ALLOC 4
+
 int mps_ranges_init(mps_ranges *s, size_t max)
 {
-	/* Allocate at least one slot so that r is never NULL after success. */
-	s->r = calloc(max ? max : 1, sizeof(*s->r));
+	s->r = NULL;
 	s->n = 0;
+	s->alloc = 0;
 	s->no_evict = false;
-	s->max = s->r != NULL ? max : 0;
-	return s->r != NULL ? 0 : MPS_ERR_NOMEM;
+	s->max = max;
+	return 0;
 }
 
 void mps_ranges_free(mps_ranges *s)
@@ -44,7 +48,25 @@ void mps_ranges_free(mps_ranges *s)
 	free(s->r);
 	s->r = NULL;
 	s->n = 0;
+	s->alloc = 0;
 	s->max = 0;
+}
+
+/* ranges_grow makes room for one more range (n == alloc < max).
+ * Returns false when memory runs out (the set is unchanged). */
+static bool ranges_grow(mps_ranges *s)
+{
+	size_t n = s->alloc ? 2 * s->alloc : RANGES_MIN_ALLOC;
+	mps_range *r;
+
+	if (n > s->max)
+		n = s->max;
+	r = realloc(s->r, n * sizeof(*r));
+	if (r == NULL)
+		return false;
+	s->r = r;
+	s->alloc = n;
+	return true;
 }
 
 void mps_ranges_clear(mps_ranges *s)
@@ -69,7 +91,9 @@ uint64_t mps_ranges_add(mps_ranges *s, uint64_t start, uint64_t end)
 
 	if (i == j) {
 		/* Disjoint: a new range at index i. */
-		if (s->n == s->max) {
+		if (s->n == s->alloc && s->n < s->max && !ranges_grow(s) && s->n == 0)
+			return 0;
+		if (s->n == s->alloc) {
 			/* Full: a range that would be the highest is dropped;
 			 * with no_evict, so is any but a new lowest one (the
 			 * next expected bytes must always get in, or the

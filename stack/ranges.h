@@ -8,7 +8,9 @@
  *   - r[0..n) is sorted by start, every range is non-empty (start < end),
  *     and two ranges neither overlap nor touch: r[i].end < r[i+1].start
  *     (adjacent ranges are merged);
- *   - n <= max; r has room for max ranges, allocated once at init.
+ *   - n <= alloc <= max; r has room for alloc ranges.  It is allocated
+ *     when the first range comes and grows by doubling up to max (an idle
+ *     set costs no memory); if memory runs out the set behaves as full.
  *
  * Capacity: when an add needs a range that does not fit, the set keeps the
  * ranges nearest the low end.  A new range above every held one is dropped
@@ -35,7 +37,8 @@ typedef struct mps_range {
 typedef struct mps_ranges {
 	mps_range *r; /* sorted, disjoint, non-adjacent */
 	size_t n;     /* ranges held */
-	size_t max;   /* capacity of r */
+	size_t alloc; /* room in r now */
+	size_t max;   /* most ranges held */
 	bool no_evict; /* when full, refuse a new separate range instead of
 			* forgetting the highest one, except a new lowest
 			* range (the next bytes expected), which is always
@@ -44,8 +47,8 @@ typedef struct mps_ranges {
 } mps_ranges;
 
 /* mps_ranges_init sets up an empty set that holds at most max ranges
- * (max 0 gives a set that records nothing).
- * Returns 0, or MPS_ERR_NOMEM. */
+ * (max 0 gives a set that records nothing); it allocates nothing yet.
+ * Returns 0. */
 int mps_ranges_init(mps_ranges *s, size_t max);
 
 /* mps_ranges_free releases the storage; s may be reused after a new init.

@@ -4,6 +4,11 @@
  * mps_rob_write() → rob_clip() → rob_same() (divergence check against held
  * bytes) → rob_copy_in() → mps_ranges_add(); the reader side is
  * mps_rob_peek()/mps_rob_consume(), which drops consumed ranges.
+ *
+ * The ring is allocated on demand (rob_fit): nothing until bytes arrive,
+ * then a power of two covering [head, the highest byte held), at least
+ * ROB_MIN_ALLOC and at most cap; it doubles as data lands further ahead and
+ * is freed when the reader has consumed everything held.
  */
 #include "rob.h"
 #include "mps_err.h"
@@ -20,14 +25,14 @@ static uint64_t rob_win_end(const mps_rob *r)
 
 static size_t rob_index(const mps_rob *r, uint64_t seq)
 {
-	return (size_t)(seq % r->cap);
+	return (size_t)(seq % r->alloc);
 }
 
-/* rob_copy_in writes n bytes from p at seq; [seq, seq+n) is in the window. */
+/* rob_copy_in writes n bytes from p at seq; [seq, seq+n) is in the ring. */
 static void rob_copy_in(mps_rob *r, uint64_t seq, const uint8_t *p, size_t n)
 {
 	size_t i = rob_index(r, seq);
-	size_t first = r->cap - i < n ? r->cap - i : n;
+	size_t first = r->alloc - i < n ? r->alloc - i : n;
 
 	memcpy(r->buf + i, p, first);
 	memcpy(r->buf, p + first, n - first);
@@ -37,9 +42,57 @@ static void rob_copy_in(mps_rob *r, uint64_t seq, const uint8_t *p, size_t n)
 static bool rob_same(const mps_rob *r, uint64_t seq, const uint8_t *p, size_t n)
 {
 	size_t i = rob_index(r, seq);
-	size_t first = r->cap - i < n ? r->cap - i : n;
+	size_t first = r->alloc - i < n ? r->alloc - i : n;
 
 	return memcmp(r->buf + i, p, first) == 0 && memcmp(r->buf, p + first, n - first) == 0;
+}
+
+/* rob_fit makes the ring cover [head, upto) (upto - head <= cap), moving
+ * the held bytes to their places in the new ring.  Returns 0 or
+ * MPS_ERR_NOMEM (the buffer is left as it was). */
+static int rob_fit(mps_rob *r, uint64_t upto)
+{
+	size_t need = (size_t)(upto - r->head), n = r->alloc ? r->alloc : ROB_MIN_ALLOC, k;
+	mps_rob t;
+
+	if (need <= r->alloc)
+		return 0;
+	while (n < need && n <= r->cap / 2)
+		n *= 2;
+	if (n < need || n > r->cap)
+		n = r->cap;
+	t = *r;
+	t.alloc = n;
+	t.buf = malloc(n);
+	if (t.buf == NULL)
+		return MPS_ERR_NOMEM;
+	for (k = 0; k < r->have.n; k++) {
+		/* Each held range, piecewise from the old ring. */
+		uint64_t q = r->have.r[k].start;
+		size_t len = (size_t)(r->have.r[k].end - q);
+		size_t i = rob_index(r, q), first = r->alloc - i < len ? r->alloc - i : len;
+
+		rob_copy_in(&t, q, r->buf + i, first);
+		rob_copy_in(&t, q + first, r->buf, len - first);
+	}
+	free(r->buf);
+	*r = t;
+	return 0;
+}
+
+/* rob_shrink frees the ring when nothing is held. */
+static void rob_shrink(mps_rob *r)
+{
+	if (r->have.n == 0 && r->buf != NULL) {
+		free(r->buf);
+		r->buf = NULL;
+		r->alloc = 0;
+	}
+}
+
+uint8_t mps_rob_byte(const mps_rob *r, uint64_t seq)
+{
+	return r->buf[rob_index(r, seq)];
 }
 
 int mps_rob_init(mps_rob *r, size_t cap, uint64_t start, size_t max_ranges)
@@ -49,15 +102,9 @@ int mps_rob_init(mps_rob *r, size_t cap, uint64_t start, size_t max_ranges)
 	memset(r, 0, sizeof(*r));
 	if (cap == 0 || cap > INT_MAX || max_ranges == 0)
 		return MPS_ERR_INVAL;
-	r->buf = malloc(cap);
-	if (r->buf == NULL)
-		return MPS_ERR_NOMEM;
 	err = mps_ranges_init(&r->have, max_ranges);
-	if (err < 0) {
-		free(r->buf);
-		r->buf = NULL;
+	if (err < 0)
 		return err;
-	}
 	/* Bytes we hold may already be acknowledged: never forget them. */
 	r->have.no_evict = true;
 	r->cap = cap;
@@ -70,6 +117,7 @@ void mps_rob_free(mps_rob *r)
 	free(r->buf);
 	r->buf = NULL;
 	mps_ranges_free(&r->have);
+	r->alloc = 0;
 	r->cap = 0;
 }
 
@@ -97,6 +145,12 @@ int mps_rob_write(mps_rob *r, uint64_t seq, const uint8_t *data, size_t len, siz
 			*accepted = len == 0 ? 0 : rob_accepted(r, seq, len);
 		return 0;
 	}
+	if (rob_fit(r, hi) != 0) {
+		/* Out of memory: take nothing, as if the window were shut. */
+		if (accepted != NULL)
+			*accepted = rob_accepted(r, seq, len);
+		return 0;
+	}
 	/* DESIGN.md §3: a replica whose bytes differ must never be spliced
 	 * in, so check every held byte the input overlaps before storing. */
 	for (i = 0; i < r->have.n && r->have.r[i].start < hi; i++) {
@@ -113,6 +167,7 @@ int mps_rob_write(mps_rob *r, uint64_t seq, const uint8_t *data, size_t len, siz
 	 * be recorded the copied bytes stay unowned garbage. */
 	rob_copy_in(r, lo, data + (lo - seq), (size_t)(hi - lo));
 	added = mps_ranges_add(&r->have, lo, hi);
+	rob_shrink(r); /* the range could not be recorded and nothing else is held */
 	if (accepted != NULL)
 		*accepted = rob_accepted(r, seq, len);
 	return (int)added;
@@ -141,7 +196,7 @@ int mps_rob_peek(const mps_rob *r, mps_iov iov[2])
 	if (n == 0)
 		return 0;
 	i = rob_index(r, r->head);
-	first = r->cap - i < n ? r->cap - i : n;
+	first = r->alloc - i < n ? r->alloc - i : n;
 	iov[0].base = r->buf + i;
 	iov[0].len = first;
 	if (first == n)
@@ -157,6 +212,7 @@ void mps_rob_consume(mps_rob *r, size_t n)
 
 	r->head += n < avail ? n : avail;
 	mps_ranges_remove_below(&r->have, r->head);
+	rob_shrink(r);
 }
 
 size_t mps_rob_read(mps_rob *r, uint8_t *dst, size_t len)

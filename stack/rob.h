@@ -2,13 +2,19 @@
  * rob.h - reassembly buffer indexed by a 64-bit sequence number (a DSN, or a
  * subflow sequence number expanded to 64 bits).
  *
- * The buffer is a ring of cap bytes that holds the window [head, head + cap):
- * sequence number q lives at buf[q % cap].  Data enters anywhere in the window
- * (out of order, duplicated, overlapping); the application reads the
+ * The buffer holds the window [head, head + cap) in a ring of alloc bytes:
+ * sequence number q lives at buf[q % alloc].  Data enters anywhere in the
+ * window (out of order, duplicated, overlapping); the application reads the
  * contiguous prefix that starts at head.
  *
+ * Memory: the ring is allocated when bytes arrive, as a power of two
+ * (ROB_MIN_ALLOC at least, cap at most) that covers head up to the highest
+ * byte held, doubled when data lands beyond it, and freed when the reader
+ * has consumed everything held.  An idle connection holds no ring.
+ *
  * Invariants, true after every call:
- *   - have covers exactly the bytes held, all within [head, head + cap);
+ *   - have covers exactly the bytes held, all within [head, head + alloc),
+ *     and alloc <= cap;
  *   - the readable prefix is [head, next) with next = mps_rob_next(r) =
  *     mps_ranges_contig_end(&have, head);
  *   - bytes of buf outside have are garbage.
@@ -25,8 +31,12 @@
 #include "iov.h"
 #include "ranges.h"
 
+/* The first allocation (smaller when cap is). */
+#define ROB_MIN_ALLOC 4096
+
 typedef struct mps_rob {
-	uint8_t *buf;	 /* cap bytes */
+	uint8_t *buf;	 /* alloc bytes, NULL while alloc is 0 */
+	size_t alloc;	 /* ring size now: 0 .. cap */
 	size_t cap;	 /* window size, 1 .. INT_MAX */
 	uint64_t head;	 /* first byte not yet consumed */
 	mps_ranges have; /* bytes held, subset of [head, head + cap) */
@@ -52,7 +62,8 @@ void mps_rob_free(mps_rob *r);
  * Bytes already held that the input overlaps are compared with the new
  * ones: if any differ, nothing is stored, *accepted is 0 and
  * MPS_ERR_DIVERGE is returned (replicas must send byte-identical streams;
- * DESIGN.md §3).
+ * DESIGN.md §3).  If the ring cannot grow (out of memory) nothing is
+ * stored.
  * Returns the number of bytes newly stored (>= 0) or MPS_ERR_DIVERGE. */
 int mps_rob_write(mps_rob *r, uint64_t seq, const uint8_t *data, size_t len, size_t *accepted);
 
@@ -69,6 +80,9 @@ size_t mps_rob_space(const mps_rob *r);
  * are two pieces when they wrap the end of the ring.  The pointers stay
  * valid until the next write or consume.  Returns count (0..2). */
 int mps_rob_peek(const mps_rob *r, mps_iov iov[2]);
+
+/* mps_rob_byte returns the held byte at seq (seq must be held). */
+uint8_t mps_rob_byte(const mps_rob *r, uint64_t seq);
 
 /* mps_rob_consume advances head by n; n larger than readable is clamped. */
 void mps_rob_consume(mps_rob *r, size_t n);

@@ -97,14 +97,7 @@ mps_sf *sf_new(mps_conn *c, const mps_addr *local, const mps_addr *remote)
 		return NULL;
 	}
 	sf->rcv_ooo.no_evict = true; /* what we SACKed stays held (no reneging) */
-	sf->maps_cap = 16;
-	sf->maps = calloc(sf->maps_cap, sizeof(*sf->maps));
-	if (sf->maps == NULL) {
-		mps_ranges_free(&sf->rcv_ooo);
-		mps_ranges_free(&sf->sacked);
-		free(sf);
-		return NULL;
-	}
+	/* sf->maps is allocated with the first mapping (sf_maps_grow). */
 	sf->conn = c;
 	sf->local = *local;
 	sf->remote = *remote;
@@ -261,7 +254,7 @@ static const sf_map *sf_map_find(const mps_sf *sf, uint64_t seq)
 
 static int sf_maps_grow(mps_sf *sf)
 {
-	size_t ncap = sf->maps_cap * 2, i;
+	size_t ncap = sf->maps_cap ? sf->maps_cap * 2 : 16, i;
 	sf_map *n = calloc(ncap, sizeof(*n));
 
 	if (n == NULL)

@@ -282,6 +282,35 @@ static void test_ranges_random_matches_bitmap(void)
 	mps_ranges_free(&s);
 }
 
+/* The array is allocated with the first range and grows up to max; full
+ * at max, the capacity rule applies as before. */
+static void test_ranges_lazy_growth(void)
+{
+	mps_ranges s;
+	uint64_t i;
+
+	CU_ASSERT_EQUAL_FATAL(mps_ranges_init(&s, 10), 0);
+	CU_ASSERT_PTR_NULL(s.r);
+	CU_ASSERT_EQUAL(s.alloc, 0);
+	CU_ASSERT_EQUAL(mps_ranges_contig_end(&s, 5), 5);
+	CU_ASSERT_EQUAL(mps_ranges_add(&s, 100, 110), 10);
+	CU_ASSERT_PTR_NOT_NULL(s.r);
+	CU_ASSERT(s.alloc >= 1 && s.alloc < 10);
+	for (i = 1; i < 10; i++)
+		CU_ASSERT_EQUAL(mps_ranges_add(&s, 100 + 20 * i, 110 + 20 * i), 10);
+	CU_ASSERT_EQUAL(s.n, 10);
+	CU_ASSERT_EQUAL(s.alloc, 10);
+	/* Full: a new highest range is dropped, a new lowest one evicts. */
+	CU_ASSERT_EQUAL(mps_ranges_add(&s, 1000, 1001), 0);
+	CU_ASSERT_EQUAL(mps_ranges_add(&s, 10, 20), 10);
+	CU_ASSERT_EQUAL(s.n, 10);
+	CU_ASSERT_EQUAL(s.r[0].start, 10);
+	CU_ASSERT_EQUAL(s.r[9].start, 260);
+	for (i = 0; i + 1 < s.n; i++)
+		CU_ASSERT(s.r[i].end < s.r[i + 1].start);
+	mps_ranges_free(&s);
+}
+
 static CU_TestInfo tests_ranges[] = {
     {"ranges_add_to_empty", test_ranges_add_to_empty},
     {"ranges_add_empty_interval_is_noop", test_ranges_add_empty_interval_is_noop},
@@ -297,6 +326,7 @@ static CU_TestInfo tests_ranges[] = {
     {"ranges_zero_capacity_records_nothing", test_ranges_zero_capacity_records_nothing},
     {"ranges_clear_and_free", test_ranges_clear_and_free},
     {"ranges_random_matches_bitmap", test_ranges_random_matches_bitmap},
+    {"ranges_lazy_growth", test_ranges_lazy_growth},
     CU_TEST_INFO_NULL,
 };
 

@@ -440,6 +440,122 @@ static void test_rob_random_few_ranges_stays_exact(void)
 	mps_rob_free(&r);
 }
 
+/* Growth: no ring until bytes arrive; a segment far ahead of head makes the
+ * ring cover up to it (doubling from ROB_MIN_ALLOC, never beyond cap), and
+ * bytes held before the move, wrapped ones included, are read back intact. */
+static void test_rob_grows_on_demand_keeping_bytes(void)
+{
+	const size_t cap = 1u << 20;
+	const uint64_t start = 0x7FFFF000u;
+	mps_rob r;
+	size_t acc;
+
+	CU_ASSERT_EQUAL_FATAL(mps_rob_init(&r, cap, start, 8), 0);
+	CU_ASSERT_PTR_NULL(r.buf);
+	CU_ASSERT_PTR_NULL(r.have.r);
+	CU_ASSERT_EQUAL(mps_rob_space(&r), cap);
+	CU_ASSERT_EQUAL(rob_test_put(&r, start, 3000, &acc), 3000);
+	CU_ASSERT_EQUAL(r.alloc, ROB_MIN_ALLOC);
+	CU_ASSERT_TRUE(rob_test_read_ok(&r, 2900));
+	/* Wrap the end of the 4 KiB ring with a run that stays unread. */
+	CU_ASSERT_EQUAL(rob_test_put(&r, start + 3000, 3000, &acc), 3000);
+	CU_ASSERT_EQUAL(r.alloc, ROB_MIN_ALLOC);
+	/* A hole, then a segment 100 KiB ahead: the ring must grow to 128 KiB
+	 * and move both held runs. */
+	CU_ASSERT_EQUAL(rob_test_put(&r, start + 100000, 2000, &acc), 2000);
+	CU_ASSERT_EQUAL(acc, 2000);
+	CU_ASSERT_EQUAL(r.alloc, 32 * ROB_MIN_ALLOC);
+	CU_ASSERT_EQUAL(r.have.n, 2);
+	/* At the far end of the window: the ring becomes the whole cap. */
+	CU_ASSERT_EQUAL(rob_test_put(&r, r.head + cap - 10, 100, &acc), 10);
+	CU_ASSERT_EQUAL(r.alloc, cap);
+	CU_ASSERT_EQUAL(mps_rob_readable(&r), 3100);
+	CU_ASSERT_TRUE(rob_test_read_ok(&r, 3100));
+	/* Fill the hole and read everything through to the far bytes. */
+	{
+		uint64_t q;
+		bool ok = true;
+		for (q = r.head; q < start + 100000; q += 4000) {
+			size_t n = start + 100000 - q < 4000 ? (size_t)(start + 100000 - q) : 4000;
+			ok = ok && rob_test_put(&r, q, n, &acc) == (int)n;
+		}
+		CU_ASSERT_TRUE(ok);
+	}
+	CU_ASSERT_EQUAL(mps_rob_next(&r), start + 102000);
+	while (mps_rob_readable(&r) > 0)
+		CU_ASSERT_TRUE_FATAL(rob_test_read_ok(&r, mps_rob_readable(&r) < 4096 ? mps_rob_readable(&r) : 4096));
+	CU_ASSERT_PTR_NOT_NULL(r.buf); /* the far 10 bytes are still held */
+	mps_rob_free(&r);
+}
+
+/* The ring is freed when the reader has consumed everything held, and is
+ * allocated again with the next bytes. */
+static void test_rob_frees_when_consumed(void)
+{
+	mps_rob r;
+	size_t acc;
+
+	CU_ASSERT_EQUAL_FATAL(mps_rob_init(&r, 1u << 20, 50, 8), 0);
+	CU_ASSERT_EQUAL(rob_test_put(&r, 50, 1000, &acc), 1000);
+	CU_ASSERT_PTR_NOT_NULL(r.buf);
+	CU_ASSERT_TRUE(rob_test_read_ok(&r, 999));
+	CU_ASSERT_PTR_NOT_NULL(r.buf);
+	CU_ASSERT_TRUE(rob_test_read_ok(&r, 1));
+	CU_ASSERT_PTR_NULL(r.buf);
+	CU_ASSERT_EQUAL(r.alloc, 0);
+	CU_ASSERT_EQUAL(mps_rob_space(&r), 1u << 20);
+	/* Out of order after the free: both pieces land right. */
+	CU_ASSERT_EQUAL(rob_test_put(&r, 1050 + 5000, 500, &acc), 500);
+	CU_ASSERT_EQUAL(mps_rob_readable(&r), 0);
+	CU_ASSERT_EQUAL(r.alloc, 2 * ROB_MIN_ALLOC);
+	CU_ASSERT_EQUAL(rob_test_put(&r, 1050, 3000, &acc), 3000);
+	CU_ASSERT_EQUAL(rob_test_put(&r, 4050, 2000, &acc), 2000);
+	CU_ASSERT_EQUAL(mps_rob_readable(&r), 5500);
+	CU_ASSERT_TRUE(rob_test_read_ok(&r, 4000));
+	CU_ASSERT_TRUE(rob_test_read_ok(&r, 1500));
+	CU_ASSERT_PTR_NULL(r.buf);
+	mps_rob_free(&r);
+}
+
+/* Random segments in a large window, with the ring growing and being freed
+ * along the way: everything read is the reference stream. */
+static void test_rob_random_growth_matches_reference(void)
+{
+	const size_t cap = 256 * 1024;
+	uint64_t start = 0xFFFF0000u, x = 88172645463325252ull;
+	mps_rob r;
+	int round, frees = 0, grew = 0;
+	size_t acc, last_alloc = 0;
+
+	CU_ASSERT_EQUAL_FATAL(mps_rob_init(&r, cap, start, 64), 0);
+	for (round = 0; round < 20000; round++) {
+		uint64_t off;
+		size_t len;
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		/* Mostly just ahead of the expected byte, rarely far ahead. */
+		off = (x >> 20) % ((x & 63) == 0 ? cap - 1400 : 2000);
+		len = 1 + (size_t)((x >> 40) % 1400);
+		CU_ASSERT_FATAL(rob_test_put(&r, mps_rob_next(&r) - 500 + off, len, &acc) >= 0);
+		if (r.alloc > last_alloc)
+			grew++;
+		last_alloc = r.alloc;
+		if ((x & 0x300) == 0 && mps_rob_readable(&r) > 0) {
+			size_t n = mps_rob_readable(&r) < 4096 ? mps_rob_readable(&r) : 4096;
+			CU_ASSERT_TRUE_FATAL(rob_test_read_ok(&r, n));
+			if (r.buf == NULL)
+				frees++;
+		}
+		CU_ASSERT_FATAL(r.alloc <= cap);
+		CU_ASSERT_FATAL(r.have.n == 0 || r.have.r[r.have.n - 1].end - r.head <= r.alloc);
+	}
+	CU_ASSERT(grew >= 5);
+	CU_ASSERT(frees >= 5);
+	CU_ASSERT(r.head > start + 4 * cap);
+	mps_rob_free(&r);
+}
+
 static CU_TestInfo tests_rob[] = {
     {"rob_init_rejects_bad_arguments", test_rob_init_rejects_bad_arguments},
     {"rob_in_order", test_rob_in_order},
@@ -456,6 +572,9 @@ static CU_TestInfo tests_rob[] = {
     {"rob_sequence_crossing_2pow32", test_rob_sequence_crossing_2pow32},
     {"rob_random_wrap_matches_reference", test_rob_random_wrap_matches_reference},
     {"rob_random_few_ranges_stays_exact", test_rob_random_few_ranges_stays_exact},
+    {"rob_grows_on_demand_keeping_bytes", test_rob_grows_on_demand_keeping_bytes},
+    {"rob_frees_when_consumed", test_rob_frees_when_consumed},
+    {"rob_random_growth_matches_reference", test_rob_random_growth_matches_reference},
     CU_TEST_INFO_NULL,
 };
 

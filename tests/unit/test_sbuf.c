@@ -177,6 +177,111 @@ static void test_sbuf_sequence_crossing_2pow32(void)
 	mps_sbuf_free(&s);
 }
 
+/* Growth: nothing is allocated until data comes; the ring doubles from
+ * SBUF_MIN_ALLOC as the application writes, never beyond cap, and every
+ * byte held keeps its value across each move, including bytes that wrapped
+ * the end of the smaller ring. */
+static void test_sbuf_grows_on_demand_keeping_bytes(void)
+{
+	const size_t cap = 64 * 1024;
+	const uint64_t start = 1000;
+	static uint8_t data[64 * 1024];
+	mps_sbuf s;
+	mps_iov iov[2];
+	size_t held, off;
+	int i, cnt;
+	bool ok = true;
+
+	CU_ASSERT_EQUAL_FATAL(mps_sbuf_init(&s, cap, start), 0);
+	CU_ASSERT_PTR_NULL(s.buf);
+	CU_ASSERT_EQUAL(s.alloc, 0);
+	CU_ASSERT_EQUAL(mps_sbuf_space(&s), cap);
+	sbuf_test_fill(data, start, 3000);
+	CU_ASSERT_EQUAL(mps_sbuf_append(&s, data, 3000), 3000);
+	CU_ASSERT_EQUAL(s.alloc, SBUF_MIN_ALLOC);
+	/* Release most of it, then write across the end of the 4 KiB ring. */
+	mps_sbuf_release(&s, start + 2500);
+	sbuf_test_fill(data, s.end, 3000);
+	CU_ASSERT_EQUAL(mps_sbuf_append(&s, data, 3000), 3000);
+	CU_ASSERT_EQUAL(s.alloc, SBUF_MIN_ALLOC);
+	CU_ASSERT_EQUAL(mps_sbuf_peek(&s, s.base, mps_sbuf_used(&s), iov), 2);
+	/* More than the ring holds: it doubles, the wrapped bytes move. */
+	sbuf_test_fill(data, s.end, 5000);
+	CU_ASSERT_EQUAL(mps_sbuf_append(&s, data, 5000), 5000);
+	CU_ASSERT_EQUAL(s.alloc, 4 * SBUF_MIN_ALLOC);
+	/* Up to the cap, never beyond. */
+	held = mps_sbuf_used(&s);
+	sbuf_test_fill(data, s.end, cap);
+	CU_ASSERT_EQUAL(mps_sbuf_append(&s, data, cap), cap - held);
+	CU_ASSERT_EQUAL(s.alloc, cap);
+	CU_ASSERT_EQUAL(mps_sbuf_space(&s), 0);
+	/* Every byte held is the one written at its sequence number. */
+	cnt = mps_sbuf_peek(&s, s.base, mps_sbuf_used(&s), iov);
+	CU_ASSERT(cnt >= 1);
+	off = 0;
+	for (i = 0; i < cnt; i++) {
+		size_t k;
+		for (k = 0; k < iov[i].len; k++)
+			ok = ok && iov[i].base[k] == sbuf_test_byte(s.base + off + k);
+		off += iov[i].len;
+	}
+	CU_ASSERT_EQUAL(off, cap);
+	CU_ASSERT_TRUE(ok);
+	mps_sbuf_free(&s);
+}
+
+/* The ring is freed once every byte is acknowledged, and comes back (at the
+ * right places) with the next write. */
+static void test_sbuf_frees_when_empty(void)
+{
+	mps_sbuf s;
+	uint8_t data[6000];
+
+	CU_ASSERT_EQUAL_FATAL(mps_sbuf_init(&s, 1u << 20, 7), 0);
+	sbuf_test_fill(data, 7, sizeof(data));
+	CU_ASSERT_EQUAL(mps_sbuf_append(&s, data, sizeof(data)), sizeof(data));
+	CU_ASSERT_PTR_NOT_NULL(s.buf);
+	mps_sbuf_release(&s, 7 + 5999);
+	CU_ASSERT_PTR_NOT_NULL(s.buf); /* one byte still held */
+	CU_ASSERT_TRUE(sbuf_test_peek_ok(&s, 7 + 5999, 1, 1));
+	mps_sbuf_release(&s, 7 + 6000);
+	CU_ASSERT_PTR_NULL(s.buf);
+	CU_ASSERT_EQUAL(s.alloc, 0);
+	CU_ASSERT_EQUAL(mps_sbuf_space(&s), 1u << 20);
+	sbuf_test_fill(data, s.end, 400);
+	CU_ASSERT_EQUAL(mps_sbuf_append(&s, data, 400), 400);
+	CU_ASSERT_EQUAL(s.alloc, SBUF_MIN_ALLOC);
+	CU_ASSERT_TRUE(sbuf_test_peek_ok(&s, 7 + 6000, 400, 1));
+	mps_sbuf_free(&s);
+}
+
+/* Reserve on an unallocated buffer allocates; when the ring is full but
+ * the cap is not reached, the next reserve grows it. */
+static void test_sbuf_reserve_grows(void)
+{
+	mps_sbuf s;
+	struct mps_wiov w[2];
+	size_t i;
+
+	CU_ASSERT_EQUAL_FATAL(mps_sbuf_init(&s, 3 * SBUF_MIN_ALLOC, 0), 0);
+	CU_ASSERT_EQUAL(mps_sbuf_reserve(&s, w), 1);
+	CU_ASSERT_EQUAL(w[0].len, SBUF_MIN_ALLOC);
+	for (i = 0; i < w[0].len; i++)
+		w[0].base[i] = sbuf_test_byte(i);
+	mps_sbuf_commit(&s, w[0].len);
+	CU_ASSERT_EQUAL(mps_sbuf_reserve(&s, w), 1);
+	CU_ASSERT_EQUAL(s.alloc, 2 * SBUF_MIN_ALLOC);
+	mps_sbuf_commit(&s, 0);
+	CU_ASSERT_EQUAL(mps_sbuf_reserve(&s, w), 1);
+	CU_ASSERT_EQUAL(w[0].len, SBUF_MIN_ALLOC);
+	mps_sbuf_commit(&s, w[0].len); /* garbage, but committed */
+	CU_ASSERT_EQUAL(mps_sbuf_reserve(&s, w), 1);
+	CU_ASSERT_EQUAL(s.alloc, 3 * SBUF_MIN_ALLOC); /* capped, not 4x */
+	CU_ASSERT_EQUAL(w[0].len, SBUF_MIN_ALLOC);
+	CU_ASSERT_TRUE(sbuf_test_peek_ok(&s, 100, 200, 1));
+	mps_sbuf_free(&s);
+}
+
 static CU_TestInfo tests_sbuf[] = {
     {"sbuf_init_rejects_zero_capacity", test_sbuf_init_rejects_zero_capacity},
     {"sbuf_append_until_full", test_sbuf_append_until_full},
@@ -185,6 +290,9 @@ static CU_TestInfo tests_sbuf[] = {
     {"sbuf_peek_out_of_range", test_sbuf_peek_out_of_range},
     {"sbuf_reserve_commit", test_sbuf_reserve_commit},
     {"sbuf_sequence_crossing_2pow32", test_sbuf_sequence_crossing_2pow32},
+    {"sbuf_grows_on_demand_keeping_bytes", test_sbuf_grows_on_demand_keeping_bytes},
+    {"sbuf_frees_when_empty", test_sbuf_frees_when_empty},
+    {"sbuf_reserve_grows", test_sbuf_reserve_grows},
     CU_TEST_INFO_NULL,
 };
 
