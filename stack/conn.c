@@ -31,6 +31,7 @@ static uint64_t conn_retrans_timeout(const mps_conn *c);
 static void conn_timer_set(mps_conn *c, enum conn_timer t, uint64_t when)
 {
 	c->timers[t] = when;
+	stack_touch(c->stack, c);
 }
 
 /* --- life cycle ---------------------------------------------------------- */
@@ -83,6 +84,9 @@ mps_conn *conn_new_keyed(mps_stack *s, bool is_server, uint64_t key)
 	c->snd_wnd_end = c->snd_una;
 	for (i = 0; i < CONN_TIMER_COUNT; i++)
 		c->timers[i] = MPS_TIME_NONE;
+	c->theap_idx = THEAP_NONE;
+	c->theap_key = MPS_TIME_NONE;
+	c->serial = s->conn_serial++;
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
@@ -102,6 +106,7 @@ void conn_free(mps_conn *c)
 		sf_free(sf);
 	}
 	stack_token_del(s, c);
+	stack_timers_forget(s, c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -1459,6 +1464,7 @@ ssize_t mps_conn_send(mps_conn *c, const uint8_t *data, size_t len, uint64_t now
 	size_t n;
 
 	c->stack->now = now;
+	stack_touch(c->stack, c);
 	if (c->state == CONN_CLOSED)
 		return c->err ? c->err : MPS_ERR_CLOSED;
 	if (c->shut_wr)
@@ -1487,6 +1493,7 @@ ssize_t mps_conn_recv(mps_conn *c, uint8_t *buf, size_t len, uint64_t now)
 	mps_sf *sf;
 
 	c->stack->now = now;
+	stack_touch(c->stack, c);
 	if (c->rcv.cap == 0)
 		return c->state == CONN_CLOSED ? (c->err ? c->err : MPS_ERR_CLOSED) : MPS_ERR_AGAIN;
 	before_space = mps_rob_space(&c->rcv);
@@ -1543,6 +1550,7 @@ ssize_t mps_conn_recv(mps_conn *c, uint8_t *buf, size_t len, uint64_t now)
 int mps_conn_shutdown(mps_conn *c, uint64_t now)
 {
 	c->stack->now = now;
+	stack_touch(c->stack, c);
 	if (c->state == CONN_CLOSED)
 		return MPS_ERR_CLOSED;
 	if (c->shut_wr)
@@ -1558,6 +1566,7 @@ void mps_conn_close(mps_conn *c, uint64_t now)
 	mps_stack *s = c->stack;
 
 	s->now = now;
+	stack_touch(s, c);
 	c->released = true;
 	s->reap_needed = true;
 	if (c->state != CONN_CLOSED) {
@@ -1576,6 +1585,7 @@ void mps_conn_abort(mps_conn *c, uint64_t now)
 	mps_sf *sf;
 
 	s->now = now;
+	stack_touch(s, c);
 	c->released = true;
 	if (c->state != CONN_CLOSED) {
 		/* RFC 8684 §3.5: MP_FASTCLOSE on a RST on every subflow. */

@@ -277,6 +277,13 @@ struct mps_conn {
 	mps_conn *next, *prev; /* in stack->conns */
 	mps_conn *tnext;       /* in the token hash chain */
 	bool token_hashed;
+	/* timer heap (stack.c): the earliest expiry of the connection and its
+	 * subflows, recomputed at the end of every call that touched it */
+	size_t theap_idx;      /* place in stack->theap, THEAP_NONE if absent */
+	uint64_t theap_key;    /* the expiry it is filed under */
+	uint64_t serial;       /* creation order: breaks ties between equal keys */
+	mps_conn *touch_next;  /* in stack->touched */
+	bool touched;
 	void *user;
 	bool released;         /* the application called mps_conn_close */
 	bool closed_reported;
@@ -359,7 +366,10 @@ struct mps_conn {
 
 #define STACK_MAX_ADDRS 16
 #define STACK_MAX_LISTEN 16
-#define STACK_HASH_BITS 12
+/* Hash buckets: a power of two at least max_conns, within these bounds. */
+#define STACK_HASH_MIN 4096
+#define STACK_HASH_MAX (1u << 20)
+#define THEAP_NONE SIZE_MAX
 
 struct mps_stack {
 	mps_config cfg;
@@ -371,8 +381,16 @@ struct mps_stack {
 	size_t nannounce;
 	mps_conn *conns;
 	size_t nconns;
-	mps_sf *sf_hash[1u << STACK_HASH_BITS];
-	mps_conn *tok_hash[1u << STACK_HASH_BITS];
+	mps_sf **sf_hash;       /* hash_mask + 1 buckets */
+	mps_conn **tok_hash;    /* hash_mask + 1 buckets */
+	uint32_t hash_mask;
+	/* timers: a binary min-heap of the connections that have an expiry,
+	 * keyed by (theap_key, serial), and the connections touched by the
+	 * current call whose key must be recomputed */
+	mps_conn **theap;
+	size_t theap_n, theap_cap;
+	mps_conn *touched;
+	uint64_t conn_serial;
 	uint32_t hash_seed;
 	uint64_t now;
 	uint32_t ts_offset;
@@ -404,8 +422,18 @@ uint8_t stack_announce_id(const mps_stack *s, size_t i);
 /* A free ephemeral port for local -> remote, or 0. */
 uint16_t stack_pick_port(mps_stack *s, const mps_addr *local, const mps_addr *remote);
 /* Free what was closed during the current call (deferred so no call chain
- * ever holds a freed subflow or connection). */
+ * ever holds a freed subflow or connection), then refile the touched
+ * connections in the timer heap. */
 void stack_reap(mps_stack *s);
+/* c's timers may have changed: refile it before the call returns. */
+void stack_touch(mps_stack *s, mps_conn *c);
+/* Refile every touched connection in the timer heap. */
+void stack_timers_flush(mps_stack *s);
+/* c is going away: out of the heap and the touched list. */
+void stack_timers_forget(mps_stack *s, mps_conn *c);
+/* Tests: true when the heap is well formed, every connection is filed
+ * under its current expiry and none that could be freed was left. */
+bool stack_timers_consistent(const mps_stack *s);
 /* Send a RST answering an unacceptable segment (RFC 9293 §3.10.7.1). */
 void stack_send_rst_for(mps_stack *s, const mps_pkt *p);
 uint32_t stack_ts_now(const mps_stack *s, uint64_t now);

@@ -117,6 +117,7 @@ mps_sf *sf_new(mps_conn *c, const mps_addr *local, const mps_addr *remote)
 	sf->next = c->sfs;
 	c->sfs = sf;
 	c->nsf++;
+	stack_touch(s, c);
 	return sf;
 }
 
@@ -205,6 +206,7 @@ uint64_t sf_rcv_window(const mps_sf *sf)
 static void sf_timer_set(mps_sf *sf, enum sf_timer t, uint64_t when)
 {
 	sf->timers[t] = when;
+	stack_touch(sf->conn->stack, sf->conn);
 }
 
 static void sf_timer_stop(mps_sf *sf, enum sf_timer t)

@@ -7,14 +7,20 @@
  *        -> stack_lookup() -> sf_input()            (known 4-tuple)
  *                          -> conn_listen_syn()     (SYN to a listener)
  *                          -> stack_send_rst_for()  (anything else)
- *        -> stack_reap()
+ *        -> stack_reap() (frees what closed, refiles touched timers)
+ *
+ * Timers: every connection with a pending expiry sits in a binary min-heap
+ * keyed by that expiry.  Whatever may change a connection's timers (a timer
+ * set, a packet for it, an application call on it, its expiry handling)
+ * marks it touched; the end of the call (stack_reap) recomputes the key of
+ * each touched connection and moves it in the heap: O(log n) per touched
+ * connection, and mps_stack_next_expiry is the heap's top.
  */
 #include "core.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define STACK_HASH_MASK ((1u << STACK_HASH_BITS) - 1)
 #define STACK_PORT_LO 32768
 #define STACK_PORT_HI 60999
 
@@ -59,7 +65,7 @@ uint32_t stack_ts_now(const mps_stack *s, uint64_t now)
 static uint32_t stack_tuple_hash(const mps_stack *s, const mps_addr *local, const mps_addr *remote)
 {
 	return (mps_addr_hash(local, s->hash_seed) * 31u + mps_addr_hash(remote, s->hash_seed)) &
-	       STACK_HASH_MASK;
+	       s->hash_mask;
 }
 
 static mps_sf *stack_lookup(const mps_stack *s, const mps_addr *local, const mps_addr *remote)
@@ -102,7 +108,7 @@ void stack_sf_hash_del(mps_stack *s, mps_sf *sf)
 
 mps_conn *stack_conn_by_token(mps_stack *s, uint32_t token)
 {
-	mps_conn *c = s->tok_hash[token & STACK_HASH_MASK];
+	mps_conn *c = s->tok_hash[token & s->hash_mask];
 
 	for (; c != NULL; c = c->tnext)
 		if (c->local_token == token)
@@ -112,7 +118,7 @@ mps_conn *stack_conn_by_token(mps_stack *s, uint32_t token)
 
 void stack_token_add(mps_stack *s, mps_conn *c)
 {
-	mps_conn **head = &s->tok_hash[c->local_token & STACK_HASH_MASK];
+	mps_conn **head = &s->tok_hash[c->local_token & s->hash_mask];
 
 	if (c->token_hashed)
 		return;
@@ -127,7 +133,7 @@ void stack_token_del(mps_stack *s, mps_conn *c)
 
 	if (!c->token_hashed)
 		return;
-	for (pp = &s->tok_hash[c->local_token & STACK_HASH_MASK]; *pp != NULL; pp = &(*pp)->tnext)
+	for (pp = &s->tok_hash[c->local_token & s->hash_mask]; *pp != NULL; pp = &(*pp)->tnext)
 		if (*pp == c) {
 			*pp = c->tnext;
 			break;
@@ -246,6 +252,8 @@ static bool stack_listening(const mps_stack *s, const mps_addr *dst, bool join)
 	return false;
 }
 
+static void theap_file(mps_stack *s, mps_conn *c, uint64_t key);
+
 /* --- life cycle ---------------------------------------------------------------- */
 
 /* The largest super-segment payload: an IP packet is at most 65535 bytes, of
@@ -278,9 +286,18 @@ int mps_stack_new(mps_stack **out, const mps_config *cfg)
 		return free(s), MPS_ERR_INVAL;
 	if (s->cfg.gso_max > STACK_GSO_MAX)
 		s->cfg.gso_max = STACK_GSO_MAX;
+	/* Buckets: a power of two at least max_conns (chains stay short). */
+	s->hash_mask = STACK_HASH_MIN - 1;
+	while (s->hash_mask + 1 < s->cfg.max_conns && s->hash_mask + 1 < STACK_HASH_MAX)
+		s->hash_mask = 2 * s->hash_mask + 1;
+	s->sf_hash = calloc((size_t)s->hash_mask + 1, sizeof(*s->sf_hash));
+	s->tok_hash = calloc((size_t)s->hash_mask + 1, sizeof(*s->tok_hash));
 	s->obuf_cap = 65536 + 128;
 	s->obuf = malloc(s->obuf_cap);
-	if (s->obuf == NULL) {
+	if (s->obuf == NULL || s->sf_hash == NULL || s->tok_hash == NULL) {
+		free(s->obuf);
+		free(s->sf_hash);
+		free(s->tok_hash);
 		free(s);
 		return MPS_ERR_NOMEM;
 	}
@@ -303,23 +320,34 @@ void mps_stack_free(mps_stack *s)
 		conn_free(s->conns);
 	mps_memzero(s->group_key, sizeof(s->group_key));
 	free(s->obuf);
+	free(s->sf_hash);
+	free(s->tok_hash);
+	free(s->theap);
 	free(s);
 }
 
 void stack_reap(mps_stack *s)
 {
-	mps_conn *c, *n;
+	mps_conn *c, *todo = s->touched;
+	bool reap = s->reap_needed;
 
-	if (!s->reap_needed)
-		return;
+	/* Only a connection touched by this call can have closed something:
+	 * the touched list is the whole work, O(touched), not O(conns). */
+	s->touched = NULL;
 	s->reap_needed = false;
-	for (c = s->conns; c != NULL; c = n) {
-		n = c->next;
-		if (conn_reapable(c))
+	while ((c = todo) != NULL) {
+		todo = c->touch_next;
+		c->touched = false;
+		if (reap && conn_reapable(c)) {
 			conn_free(c);
-		else
+			continue;
+		}
+		if (reap)
 			conn_reap_subflows(c);
+		theap_file(s, c, conn_next_expiry(c));
 	}
+	/* Freeing may have asked for another round; nothing is touched now. */
+	s->reap_needed = false;
 }
 
 /* --- input ---------------------------------------------------------------------- */
@@ -366,6 +394,7 @@ static int stack_input_tcp(mps_stack *s, const mps_pkt *p, uint64_t now)
 	}
 	sf = stack_lookup(s, &p->dst, &p->src);
 	if (sf != NULL) {
+		stack_touch(s, sf->conn);
 		sf_input(sf, p, &o, now);
 		return 0;
 	}
@@ -419,27 +448,187 @@ int mps_stack_input_meta(mps_stack *s, const uint8_t *pkt, size_t len, uint64_t 
 
 /* --- timers ------------------------------------------------------------------------ */
 
+static bool theap_less(const mps_conn *a, const mps_conn *b)
+{
+	return a->theap_key < b->theap_key || (a->theap_key == b->theap_key && a->serial < b->serial);
+}
+
+static void theap_put(mps_stack *s, size_t i, mps_conn *c)
+{
+	s->theap[i] = c;
+	c->theap_idx = i;
+}
+
+/* theap_fix restores the heap order around slot i (up, then down). */
+static void theap_fix(mps_stack *s, size_t i)
+{
+	mps_conn *c = s->theap[i];
+
+	while (i > 0 && theap_less(c, s->theap[(i - 1) / 2])) {
+		theap_put(s, i, s->theap[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		const mps_conn *mc = c;
+
+		if (l < s->theap_n && theap_less(s->theap[l], mc))
+			m = l, mc = s->theap[l];
+		if (l + 1 < s->theap_n && theap_less(s->theap[l + 1], mc))
+			m = l + 1;
+		if (m == i)
+			break;
+		theap_put(s, i, s->theap[m]);
+		i = m;
+	}
+	theap_put(s, i, c);
+}
+
+static void theap_remove(mps_stack *s, mps_conn *c)
+{
+	size_t i = c->theap_idx;
+
+	if (i == THEAP_NONE)
+		return;
+	c->theap_idx = THEAP_NONE;
+	s->theap_n--;
+	if (i < s->theap_n) {
+		theap_put(s, i, s->theap[s->theap_n]);
+		theap_fix(s, i);
+	}
+}
+
+/* theap_file puts c under key (MPS_TIME_NONE: out of the heap).  When the
+ * heap cannot grow (out of memory) c stays touched, to be filed later. */
+static void theap_file(mps_stack *s, mps_conn *c, uint64_t key)
+{
+	if (key == MPS_TIME_NONE) {
+		theap_remove(s, c);
+		c->theap_key = key;
+		return;
+	}
+	c->theap_key = key;
+	if (c->theap_idx != THEAP_NONE) {
+		theap_fix(s, c->theap_idx);
+		return;
+	}
+	if (s->theap_n == s->theap_cap) {
+		size_t n = s->theap_cap ? 2 * s->theap_cap : 64;
+		mps_conn **h = realloc(s->theap, n * sizeof(*h));
+
+		if (h == NULL) {
+			stack_touch(s, c);
+			return;
+		}
+		s->theap = h;
+		s->theap_cap = n;
+	}
+	theap_put(s, s->theap_n++, c);
+	theap_fix(s, c->theap_idx);
+}
+
+void stack_touch(mps_stack *s, mps_conn *c)
+{
+	if (c->touched)
+		return;
+	c->touched = true;
+	c->touch_next = s->touched;
+	s->touched = c;
+}
+
+void stack_timers_flush(mps_stack *s)
+{
+	mps_conn *c, *todo = s->touched;
+
+	s->touched = NULL;
+	while ((c = todo) != NULL) {
+		todo = c->touch_next;
+		c->touched = false;
+		theap_file(s, c, conn_next_expiry(c));
+	}
+}
+
+void stack_timers_forget(mps_stack *s, mps_conn *c)
+{
+	mps_conn **pp;
+
+	theap_remove(s, c);
+	if (!c->touched)
+		return;
+	for (pp = &s->touched; *pp != NULL; pp = &(*pp)->touch_next)
+		if (*pp == c) {
+			*pp = c->touch_next;
+			break;
+		}
+	c->touched = false;
+}
+
+bool stack_timers_consistent(const mps_stack *s)
+{
+	const mps_conn *c;
+	size_t i, n = 0;
+
+	for (i = 0; i < s->theap_n; i++)
+		if (s->theap[i]->theap_idx != i || (i > 0 && theap_less(s->theap[i], s->theap[(i - 1) / 2])))
+			return false;
+	for (c = s->conns; c != NULL; c = c->next) {
+		uint64_t x = conn_next_expiry(c);
+
+		if (c->touched || c->theap_key != x || (x != MPS_TIME_NONE) != (c->theap_idx != THEAP_NONE))
+			return false;
+		if (conn_reapable(c))
+			return false; /* stack_reap missed it */
+		n += c->theap_idx != THEAP_NONE;
+	}
+	return n == s->theap_n;
+}
+
 uint64_t mps_stack_next_expiry(const mps_stack *s)
 {
-	uint64_t t = MPS_TIME_NONE, x;
-	const mps_conn *c;
-
-	for (c = s->conns; c != NULL; c = c->next) {
-		x = conn_next_expiry(c);
-		if (x < t)
-			t = x;
-	}
-	return t;
+	/* Every public call files what it touched before it returns; this
+	 * only matters if a callback asks in the middle of one.  The stack
+	 * was allocated non-const by mps_stack_new. */
+	if (s->touched != NULL)
+		stack_timers_flush((mps_stack *)s);
+	return s->theap_n > 0 ? s->theap[0]->theap_key : MPS_TIME_NONE;
 }
 
 void mps_stack_handle_expiry(mps_stack *s, uint64_t now)
 {
-	mps_conn *c;
+	mps_conn *c, *due = NULL;
 
 	s->now = now;
-	for (c = s->conns; c != NULL; c = c->next)
-		if (conn_next_expiry(c) <= now)
-			conn_handle_timers(c, now);
+	stack_timers_flush(s);
+	/* Take the due connections out of the heap first (each is handled
+	 * once even if it re-arms a timer at now), then handle them in
+	 * expiry order; freeing waits for stack_reap. */
+	while (s->theap_n > 0 && s->theap[0]->theap_key <= now) {
+		c = s->theap[0];
+		theap_remove(s, c);
+		c->theap_key = MPS_TIME_NONE;
+		c->touched = true; /* refiled by the flush in stack_reap */
+		c->touch_next = due;
+		due = c;
+	}
+	/* due is in reverse order: reverse it. */
+	{
+		mps_conn *rev = NULL, *n;
+		for (c = due; c != NULL; c = n) {
+			n = c->touch_next;
+			c->touch_next = rev;
+			rev = c;
+		}
+		due = rev;
+	}
+	for (c = due; c != NULL; c = c->touch_next)
+		conn_handle_timers(c, now);
+	/* Hand them over to the touched list (other connections touched
+	 * meanwhile are already on it). */
+	while ((c = due) != NULL) {
+		due = c->touch_next;
+		c->touch_next = s->touched;
+		s->touched = c;
+	}
 	stack_reap(s);
 }
 

@@ -19,6 +19,7 @@
  * holding up the packets behind it); a duplicated one is delivered twice.
  */
 #include "sim.h"
+#include "core.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -843,6 +844,12 @@ static void sim_event_cb(void *user, mps_conn *c, enum mps_event ev, int err)
 static void sim_node_after_call(sim_node *n)
 {
 	int round;
+
+	if (n->alive && !stack_timers_consistent(n->stack)) {
+		/* The stack's timer heap lost track of a connection. */
+		fprintf(stderr, "sim: timer heap inconsistent at %" PRIu64 "\n", n->sim->now);
+		abort();
+	}
 
 	for (round = 0; round < SIM_MAX_APP_ROUNDS && n->evented && n->alive; round++) {
 		n->evented = false;

@@ -9,6 +9,7 @@
  */
 #include "forge.h"
 
+#include "core.h"
 #include "crypto.h"
 #include "seq.h"
 
@@ -502,6 +503,7 @@ int fx_send(fx *f, fx_sf *sf, fx_seg seg)
 	rc = mps_stack_input_meta(f->s, buf, (size_t)n, f->now, seg.meta);
 	if (buf != small)
 		free(buf);
+	CU_ASSERT(stack_timers_consistent(f->s)); /* the timer heap kept up */
 	return rc;
 }
 
@@ -641,6 +643,7 @@ void fx_advance(fx *f, uint64_t ns)
 		if (t > f->now)
 			f->now = t;
 		mps_stack_handle_expiry(f->s, f->now);
+		CU_ASSERT(stack_timers_consistent(f->s));
 	}
 	f->now = target;
 }
@@ -654,6 +657,7 @@ uint64_t fx_fire(fx *f)
 	if (t > f->now)
 		f->now = t;
 	mps_stack_handle_expiry(f->s, f->now);
+	CU_ASSERT(stack_timers_consistent(f->s));
 	return f->now;
 }
 
