@@ -464,6 +464,35 @@ static void test_mptcp_data_ack_beyond_sent_data_is_ignored(void)
 	fx_free(&f);
 }
 
+/* RFC 8684 §3.3.4: the data-level window is relative to the DATA_ACK.  An
+ * ACK whose DATA_ACK opens the connection's window (the subflow ACK on it
+ * arriving first in the same segment) must restart sending: nothing else
+ * may come to do it once the application has written everything. */
+static void test_mptcp_data_ack_opening_the_window_restarts_sending(void)
+{
+	fx f;
+	fx_sf *sf;
+	mps_opts o;
+	size_t first;
+
+	setup_established_server(&f, (fx_opts){.mptcp = true, .no_ws = true, .window = 3000});
+	CU_ASSERT_FATAL(f.mptcp);
+	sf = &f.sf[0];
+	fx_clear(&f);
+	mp_app_send(&f, 20000, 77);
+	first = fx_count_data(&f, sf);
+	CU_ASSERT(first > 0);
+	/* Everything sent so far is acknowledged, subflow and data level. */
+	fx_clear(&f);
+	memset(&o, 0, sizeof(o));
+	f.data_ack = f.stack_idsn + 1 + 3000;
+	fx_opt_data_ack(&f, &o);
+	sf->rcv_nxt = sf->seen_nxt;
+	fx_send(&f, sf, (fx_seg){.flags = MPS_TH_ACK, .o = &o, .dack = 0});
+	CU_ASSERT(fx_count_data(&f, sf) > 0);
+	fx_free(&f);
+}
+
 /* The client side of a join: the stack checks the SYN-ACK HMAC and sends
  * its own 160-bit HMAC on the third ACK. */
 static fx_sf *mp_client_join_to_announced(fx *f)
@@ -1366,6 +1395,8 @@ static CU_TestInfo tests_mptcp[] = {
      test_mptcp_join_with_right_hmac_gets_fourth_ack_and_carries_data},
     {"test_mptcp_data_ack_beyond_sent_data_is_ignored",
      test_mptcp_data_ack_beyond_sent_data_is_ignored},
+    {"test_mptcp_data_ack_opening_the_window_restarts_sending",
+     test_mptcp_data_ack_opening_the_window_restarts_sending},
     {"test_mptcp_client_join_third_ack_carries_the_hmac",
      test_mptcp_client_join_third_ack_carries_the_hmac},
     {"test_mptcp_client_join_synack_with_wrong_hmac_is_reset",
