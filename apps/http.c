@@ -18,6 +18,8 @@
  *                     input is dropped from then on.
  * Only one response is built at a time; requests pipelined behind it wait
  * in in[] (at most MPS_HTTP_MAX_HEADER bytes: then mps_http_feed_space is 0).
+ * in[] is allocated when request bytes arrive and freed when they have all
+ * been parsed, so an idle session is a few hundred bytes.
  */
 #include "http.h"
 #include "mps_err.h"
@@ -60,7 +62,7 @@ struct mps_http_server {
 
 struct mps_http_session {
 	mps_http_server *srv;
-	uint8_t in[MPS_HTTP_MAX_HEADER];
+	uint8_t *in; /* MPS_HTTP_MAX_HEADER bytes, NULL while inlen is 0 */
 	size_t inlen;
 	uint64_t skip; /* request body bytes still to drop */
 	char out[HTTP_OUT_MAX];
@@ -806,8 +808,19 @@ static void http_finish(mps_http_session *h)
 /* Drop n bytes from the front of in[]. */
 static void http_consume(mps_http_session *h, size_t n)
 {
+	if (n == 0)
+		return;
 	memmove(h->in, h->in + n, h->inlen - n);
 	h->inlen -= n;
+}
+
+/* Give in[] back once nothing is buffered in it. */
+static void http_in_trim(mps_http_session *h)
+{
+	if (h->inlen == 0 && h->in != NULL) {
+		free(h->in);
+		h->in = NULL;
+	}
 }
 
 /* Start the next response if a complete request is buffered. */
@@ -818,6 +831,11 @@ static void http_advance(mps_http_session *h)
 	long end;
 
 	while (!h->responding && !h->done) {
+		if (h->inlen == 0) {
+			if (h->eof) /* nothing more will come */
+				h->done = true;
+			return;
+		}
 		/* RFC 9112 §2.2: ignore empty lines before a request-line */
 		n = 0;
 		while (n < h->inlen && (h->in[n] == '\r' || h->in[n] == '\n'))
@@ -873,6 +891,7 @@ void mps_http_session_free(mps_http_session *h)
 		return;
 	if (h->fd >= 0)
 		close(h->fd);
+	free(h->in);
 	free(h);
 }
 
@@ -880,7 +899,7 @@ size_t mps_http_feed_space(const mps_http_session *h)
 {
 	if (h->done || h->close_after)
 		return MPS_HTTP_MAX_HEADER; /* dropped anyway */
-	return sizeof(h->in) - h->inlen;
+	return MPS_HTTP_MAX_HEADER - h->inlen;
 }
 
 size_t mps_http_feed(mps_http_session *h, const uint8_t *data, size_t len)
@@ -896,18 +915,23 @@ size_t mps_http_feed(mps_http_session *h, const uint8_t *data, size_t len)
 			taken += n;
 			continue;
 		}
-		n = sizeof(h->in) - h->inlen;
+		n = MPS_HTTP_MAX_HEADER - h->inlen;
 		if (n > len - taken)
 			n = len - taken;
 		if (n == 0)
 			break;
+		if (h->in == NULL && (h->in = malloc(MPS_HTTP_MAX_HEADER)) == NULL)
+			break; /* out of memory: the bytes wait in the connection */
 		memcpy(h->in + h->inlen, data + taken, n);
 		h->inlen += n;
 		taken += n;
 		http_advance(h);
-		if (h->done || h->close_after)
+		if (h->done || h->close_after) {
+			http_in_trim(h);
 			return len;
+		}
 	}
+	http_in_trim(h);
 	return taken;
 }
 
@@ -915,6 +939,7 @@ void mps_http_feed_eof(mps_http_session *h)
 {
 	h->eof = true;
 	http_advance(h);
+	http_in_trim(h);
 }
 
 ssize_t mps_http_pull(mps_http_session *h, uint8_t *buf, size_t cap)
@@ -954,6 +979,7 @@ ssize_t mps_http_pull(mps_http_session *h, uint8_t *buf, size_t cap)
 		http_finish(h);
 		http_advance(h);
 	}
+	http_in_trim(h);
 	return (ssize_t)done;
 }
 

@@ -4,6 +4,10 @@
  * mps_relay_pump → relay_up (ops->read → mps_conn_send → mps_conn_shutdown)
  *                → relay_down (mps_conn_recv → ops->write → ops->end)
  *                → repeat while either moved → relay_finish / relay_want
+ *
+ * Bytes pass through one scratch buffer shared by every relay (the daemon
+ * is single-threaded); only what the receiving side does not take at once
+ * is copied to a buffer of the relay's own (relay_keep), freed when drained.
  */
 #include "relay.h"
 #include "http.h"
@@ -18,16 +22,35 @@
 
 /* --- the relay -------------------------------------------------------------- */
 
+static uint8_t relay_scratch[MPS_RELAY_BUF];
+
+/* relay_keep holds the n bytes at p that the other end did not take. */
+static int relay_keep(uint8_t **buf, size_t *len, size_t *pos, const uint8_t *p, size_t n)
+{
+	*buf = malloc(n);
+	if (*buf == NULL)
+		return MPS_ERR_NOMEM;
+	memcpy(*buf, p, n);
+	*len = n;
+	*pos = 0;
+	return 0;
+}
+
+static void relay_drop(uint8_t **buf, size_t *len, size_t *pos)
+{
+	free(*buf);
+	*buf = NULL;
+	*len = *pos = 0;
+}
+
 int mps_relay_new(mps_relay **out, mps_conn *c, const mps_relay_ops *ops, void *ctx,
 		  const char *app, bool connected)
 {
-	mps_relay *r = malloc(sizeof(*r));
+	mps_relay *r = calloc(1, sizeof(*r));
 
 	*out = NULL;
 	if (r == NULL)
 		return MPS_ERR_NOMEM;
-	/* the buffers need no clearing: only [pos, len) is ever read */
-	memset(r, 0, offsetof(mps_relay, up));
 	r->conn = c;
 	r->ops = ops;
 	r->ctx = ctx;
@@ -118,16 +141,24 @@ static int relay_up(mps_relay *r, uint64_t now)
 		}
 		if (r->uppos < r->uplen)
 			return moved; /* no send space: wait for MPS_EV_WRITABLE */
-		r->uppos = r->uplen = 0;
+		relay_drop(&r->up, &r->uplen, &r->uppos);
 	}
 	if (!r->local_eof) {
 		size_t space = mps_conn_send_space(r->conn);
+		ssize_t k;
 
 		if (space == 0)
 			return moved; /* stop reading the local end */
-		n = r->ops->read(r->ctx, r->up, space < sizeof(r->up) ? space : sizeof(r->up));
+		n = r->ops->read(r->ctx, relay_scratch,
+				 space < sizeof(relay_scratch) ? space : sizeof(relay_scratch));
 		if (n > 0) {
-			r->uplen = (size_t)n;
+			k = mps_conn_send(r->conn, relay_scratch, (size_t)n, now);
+			if (k < 0)
+				return (int)k;
+			r->bytes_up += (uint64_t)k;
+			if (k < n && relay_keep(&r->up, &r->uplen, &r->uppos, relay_scratch + k,
+						(size_t)(n - k)) < 0)
+				return MPS_ERR_NOMEM;
 			return 1;
 		}
 		if (n == MPS_ERR_AGAIN)
@@ -168,14 +199,25 @@ static int relay_down(mps_relay *r, uint64_t now)
 		r->bytes_down += (uint64_t)n;
 		if (r->downpos < r->downlen)
 			return 1;
-		r->downpos = r->downlen = 0;
+		relay_drop(&r->down, &r->downlen, &r->downpos);
 		moved = 1; /* the local end may have work now (HTTP: a request) */
 	}
 	if (r->conn_eof)
 		return moved;
-	n = mps_conn_recv(r->conn, r->down, sizeof(r->down), now);
+	n = mps_conn_recv(r->conn, relay_scratch, sizeof(relay_scratch), now);
 	if (n > 0) {
-		r->downlen = (size_t)n;
+		ssize_t k = r->ops->write(r->ctx, relay_scratch, (size_t)n);
+
+		if (k == MPS_ERR_AGAIN)
+			k = 0; /* kept below; the next round waits for the local end */
+		if (k < 0) {
+			r->fail_local = true;
+			return (int)k;
+		}
+		r->bytes_down += (uint64_t)k;
+		if (k < n && relay_keep(&r->down, &r->downlen, &r->downpos, relay_scratch + k,
+					(size_t)(n - k)) < 0)
+			return MPS_ERR_NOMEM;
 		return 1;
 	}
 	if (n == MPS_ERR_AGAIN)
@@ -242,6 +284,8 @@ void mps_relay_abort(mps_relay *r, uint64_t now)
 
 void mps_relay_free(mps_relay *r)
 {
+	free(r->up);
+	free(r->down);
 	free(r);
 }
 

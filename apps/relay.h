@@ -99,8 +99,10 @@ typedef struct mps_relay {
 	/* list links, owned by mpsd */
 	struct mps_relay *next, *prev, *next_dirty;
 	bool dirty;
-	uint8_t up[MPS_RELAY_BUF];
-	uint8_t down[MPS_RELAY_BUF];
+	/* bytes read from one end that the other could not take yet, kept in
+	 * buffers of their own (NULL when none: an idle relay holds none) */
+	uint8_t *up;
+	uint8_t *down;
 } mps_relay;
 
 /*
