@@ -1,7 +1,8 @@
 /*
  * test_scenarios.c - whole transfers through the simulator, each over many
  * seeds: clean TCP and MPTCP, two subflows, random loss, reordering and
- * duplication, a path going down, rate-limited paths, and lost handshake
+ * duplication, a path going down, rate-limited paths (also under 1 % loss:
+ * goodput near the sum of the rates), and lost handshake
  * and DATA_FIN packets.  Every run must deliver the server's pattern
  * byte-exact and completely (sim_xfer_run checks each byte).
  *
@@ -476,6 +477,56 @@ static void test_two_10mbit_paths_goodput_near_sum(void)
 	scen_run("rate_10+10mbit_goodput", 5, setup_rates, check_rates, &paths);
 }
 
+/* Rate-limited paths with 1 % random loss both ways (short delay): loss
+ * recovery (RACK-TLP, PRR) keeps the goodput near the loss-free figure,
+ * which is about 94 % of the sum of the rates here. */
+typedef struct lossy_rates_arg {
+	uint64_t rate[2];
+	double min_share; /* of the sum of the rates */
+} lossy_rates_arg;
+
+static void setup_lossy_rates(sim_xfer_cfg *cfg, uint64_t seed, const void *arg)
+{
+	const lossy_rates_arg *a = arg;
+	size_t i;
+
+	(void)seed;
+	cfg->size = 12000000;
+	cfg->time_limit = 60000 * MS;
+	scen_paths(cfg, 2, &(sim_dir_cfg){.delay_ns = 1 * MS});
+	for (i = 0; i < 2; i++) {
+		sim_dir_cfg d = {.delay_ns = 1 * MS, .rate_bps = a->rate[i], .loss_pm = 10};
+		scen_both(&cfg->path[i], &d);
+	}
+}
+
+static const char *check_lossy_rates(const sim_xfer_cfg *cfg, const sim_xfer_result *r, const void *arg,
+				     char *buf, size_t size)
+{
+	const lossy_rates_arg *a = arg;
+	double sum = (double)(a->rate[0] + a->rate[1]);
+
+	(void)cfg;
+	if (r->goodput_bps < a->min_share * sum || r->goodput_bps > sum) {
+		snprintf(buf, size, "goodput %.2f Mbit/s against a sum of %.0f Mbit/s under 1 %% loss",
+			 r->goodput_bps / 1e6, sum / 1e6);
+		return buf;
+	}
+	return NULL;
+}
+
+static void test_lossy_50_10mbit_paths_goodput(void)
+{
+	static const lossy_rates_arg a = {{50000000, 10000000}, 0.7};
+	scen_run("rate_50+10mbit_loss_1pct_goodput", 5, setup_lossy_rates, check_lossy_rates, &a);
+}
+
+static void test_lossy_10_10mbit_paths_goodput(void)
+{
+	static const lossy_rates_arg a = {{10000000, 10000000}, 0.8};
+	scen_run("rate_10+10mbit_loss_1pct_goodput", 5, setup_lossy_rates, check_lossy_rates, &a);
+}
+
 /* --- more servers ------------------------------------------------------------------------ */
 
 static void setup_join_other_server(sim_xfer_cfg *cfg, uint64_t seed, const void *arg)
@@ -702,6 +753,8 @@ static CU_TestInfo tests_scenarios[] = {
     {"joined_path_down_completes_on_other", test_joined_path_down_completes_on_other},
     {"one_10mbit_path_goodput", test_one_10mbit_path_goodput},
     {"two_10mbit_paths_goodput_near_sum", test_two_10mbit_paths_goodput_near_sum},
+    {"lossy_50_10mbit_paths_goodput", test_lossy_50_10mbit_paths_goodput},
+    {"lossy_10_10mbit_paths_goodput", test_lossy_10_10mbit_paths_goodput},
     {"join_to_non_member_server_is_refused", test_join_to_non_member_server_is_refused},
     {"lost_syn_is_retransmitted", test_lost_syn_is_retransmitted},
     {"two_lost_syns_are_retransmitted", test_two_lost_syns_are_retransmitted},
