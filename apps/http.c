@@ -24,6 +24,7 @@
 #include "http.h"
 #include "mps_err.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -58,6 +59,7 @@ struct mps_http_server {
 	uint64_t stamp;
 	struct http_etag_entry cache[HTTP_ETAG_CACHE];
 	uint8_t *scratch; /* HTTP_HASH_CHUNK bytes for hashing */
+	uint64_t hashed;  /* files hashed so far (cache misses) */
 };
 
 struct mps_http_session {
@@ -136,6 +138,69 @@ fail:
 	return err;
 }
 
+static int http_etag(mps_http_server *srv, int fd, const struct stat *st,
+		     uint8_t tag[MPS_HTTP_ETAG_BYTES]);
+
+/* Hash the regular files under the directory fd (depth levels deep) into
+ * the ETag cache until it is full.  Symbolic links are not followed. */
+static int http_warm_dir(mps_http_server *srv, int dfd, int depth, size_t *n)
+{
+	struct dirent *de;
+	DIR *dir;
+	int err = 0;
+
+	dir = fdopendir(dfd);
+	if (dir == NULL) {
+		err = -errno;
+		close(dfd);
+		return err;
+	}
+	while (err == 0 && *n < HTTP_ETAG_CACHE && (de = readdir(dir)) != NULL) {
+		uint8_t tag[MPS_HTTP_ETAG_BYTES];
+		struct stat st;
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		fd = openat(dirfd(dir), de->d_name,
+			    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+		if (fd < 0)
+			continue; /* a symbolic link, or unreadable: served as today */
+		if (fstat(fd, &st) < 0) {
+			close(fd);
+			continue;
+		}
+		if (S_ISDIR(st.st_mode) && depth > 0) {
+			err = http_warm_dir(srv, fd, depth - 1, n); /* takes fd */
+			continue;
+		}
+		if (S_ISREG(st.st_mode) && http_etag(srv, fd, &st, tag) == 0)
+			(*n)++;
+		close(fd);
+	}
+	closedir(dir);
+	return err;
+}
+
+int mps_http_server_warm(mps_http_server *srv, size_t *nfiles)
+{
+	size_t n = 0;
+	int fd, err;
+
+	fd = openat(srv->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = http_warm_dir(srv, fd, 8, &n);
+	if (nfiles != NULL)
+		*nfiles = n;
+	return err;
+}
+
+uint64_t mps_http_server_hashed(const mps_http_server *srv)
+{
+	return srv->hashed;
+}
+
 void mps_http_server_free(mps_http_server *srv)
 {
 	if (srv == NULL)
@@ -205,6 +270,7 @@ static int http_hash_file(mps_http_server *srv, int fd, off_t size,
 		off += n;
 	}
 	crypto_generichash_final(&st, tag, MPS_HTTP_ETAG_BYTES);
+	srv->hashed++;
 	return 0;
 }
 

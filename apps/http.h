@@ -51,6 +51,17 @@ typedef struct mps_http_session mps_http_session;
  */
 int mps_http_server_new(mps_http_server **out, const char *dir);
 
+/* mps_http_server_warm hashes the regular files of the tree (up to the size
+ * of the ETag cache, 32 files, 8 directory levels; symbolic links are not
+ * followed) so that the first request for a file does not stall the daemon
+ * while its ETag is computed (BLAKE2b of the whole content: about a second
+ * per GiB).  *nfiles (may be NULL) gets the number of files hashed.
+ * Returns 0 or -errno of opening a directory. */
+int mps_http_server_warm(mps_http_server *srv, size_t *nfiles);
+
+/* How many files have been hashed so far (ETag cache misses). */
+uint64_t mps_http_server_hashed(const mps_http_server *srv);
+
 /* Frees the server; every session of it must be freed first. */
 void mps_http_server_free(mps_http_server *srv);
 

@@ -771,9 +771,14 @@ static int mpsd_setup(struct mpsd *d)
 	d->started = d->now = mps_now_ns();
 	/* cheap checks of the user's input first, then the privileged parts */
 	if (d->o.serve != NULL) {
+		size_t n = 0;
+
 		err = mps_http_server_new(&d->http, d->o.serve);
+		if (err == 0)
+			err = mps_http_server_warm(d->http, &n);
 		if (err < 0)
 			return mpsd_fail("cannot serve %s: %s", d->o.serve, strerror(-err));
+		mps_log(1, "serving %s: %zu file(s) hashed for their ETags", d->o.serve, n);
 	}
 	if (d->o.role == MPS_ROLE_CLIENT) {
 		d->listenfd = mpsd_tcp_listen(&d->o.listen);

@@ -715,6 +715,23 @@ static void test_http_etag_follows_content_change(void)
 	fx_free(fx);
 }
 
+/* The tree is hashed once at start (regular files only, symbolic links not
+ * followed), and a request after that hashes nothing. */
+static void test_http_warm_hashes_the_tree_once(void)
+{
+	struct http_fx *fx = fx_new();
+	const char *req = "HEAD /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+	size_t n = 0;
+
+	CU_ASSERT_EQUAL(mps_http_server_hashed(fx->srv), 0);
+	CU_ASSERT_EQUAL(mps_http_server_warm(fx->srv, &n), 0);
+	CU_ASSERT_EQUAL(n, 4); /* hello.txt empty.bin big.mp4 sub/a b.html */
+	CU_ASSERT_EQUAL(mps_http_server_hashed(fx->srv), 4);
+	CU_ASSERT_PTR_NOT_NULL(strstr(fx_run(fx, req), HELLO_TAG));
+	CU_ASSERT_EQUAL(mps_http_server_hashed(fx->srv), 4);
+	fx_free(fx);
+}
+
 static void test_http_content_type_from_extension(void)
 {
 	CU_ASSERT_STRING_EQUAL(mps_http_content_type("a/b.mp4"), "video/mp4");
@@ -778,6 +795,7 @@ static CU_TestInfo tests_http[] = {
     {"eof_on_idle_session_is_done", test_http_eof_on_idle_session_is_done},
     {"replicas_answer_byte_identically", test_http_replicas_answer_byte_identically},
     {"etag_follows_content_change", test_http_etag_follows_content_change},
+    {"warm_hashes_the_tree_once", test_http_warm_hashes_the_tree_once},
     {"content_type_from_extension", test_http_content_type_from_extension},
     {"server_new_rejects_missing_or_non_directory",
      test_http_server_new_rejects_missing_or_non_directory},
