@@ -243,11 +243,20 @@ static void mpsd_output(void *user, const uint8_t *pkt, size_t len, const mps_ou
 	if (d->vnet) {
 		mps_tun_vnet vh = {0, false, false};
 
+		struct iovec pv[MPS_TUN_MAX_PIECES];
+		int i, np = 0;
+
 		if (meta != NULL) {
 			vh.gso_size = meta->gso_size;
 			vh.csum_partial = meta->csum_partial;
+			np = meta->npayload < MPS_TUN_MAX_PIECES ? meta->npayload
+								  : MPS_TUN_MAX_PIECES;
+			for (i = 0; i < np; i++) {
+				pv[i].iov_base = (void *)(uintptr_t)meta->payload[i].base;
+				pv[i].iov_len = meta->payload[i].len;
+			}
 		}
-		n = mps_tun_write_vnet(d->tunfd, pkt, len, &vh);
+		n = mps_tun_writev_vnet(d->tunfd, pkt, len, pv, np, &vh);
 	} else if (meta != NULL && (meta->gso_size > 0 || meta->csum_partial)) {
 		/* needs a virtio-net header: the device is opened without one */
 		if (d->gso_drops++ == 0)
@@ -706,6 +715,7 @@ static int mpsd_setup_stack(struct mpsd *d)
 	if (d->vnet) {
 		cfg.gso_max = 65535; /* the stack caps it to what fits a packet */
 		cfg.csum_offload = true;
+		cfg.out_iov = true; /* writev gathers the payload from the buffer */
 	}
 	cfg.group_key = d->o.has_group_key ? d->o.group_key : NULL;
 	err = mps_stack_new(&d->stack, &cfg);

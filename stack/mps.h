@@ -28,6 +28,7 @@
 #include <sys/types.h>
 
 #include "addr.h"
+#include "iov.h"
 #include "mps_err.h"
 
 #define MPS_TIME_NONE UINT64_MAX
@@ -52,6 +53,12 @@ enum mps_event {
 typedef struct mps_out_meta {
 	uint16_t gso_size;
 	bool csum_partial;
+	/* With mps_config.out_iov: when npayload > 0, pkt holds only the IP
+	 * and TCP headers and the payload follows in these pieces (they point
+	 * into the send buffer: valid only during the call).  len counts the
+	 * headers only. */
+	const mps_iov *payload;
+	int npayload;
 } mps_out_meta;
 
 typedef struct mps_callbacks {
@@ -87,6 +94,10 @@ typedef struct mps_config {
 	 * (meta->csum_partial).  A super-segment needs csum_offload. */
 	uint32_t gso_max;   /* 0 -> one MSS per packet; capped at 65535 - headers */
 	bool csum_offload;
+	/* The output callback takes data segments as headers + payload pieces
+	 * (mps_out_meta.payload), so the stack does not copy the payload into
+	 * a packet: the device's writev gathers it.  Needs csum_offload. */
+	bool out_iov;
 } mps_config;
 
 /* What the device said about an input packet (virtio-net header). */

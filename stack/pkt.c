@@ -547,7 +547,9 @@ int mps_pkt_build_tcp(uint8_t *buf, size_t cap, const mps_tcp_out *o, unsigned f
 	if ((o->src->family == MPS_AF_INET ? hl + tcplen : tcplen) > 0xffff)
 		return MPS_ERR_INVAL;
 	total = hl + tcplen;
-	if (buf == NULL || cap < total)
+	if ((flags & MPS_PKT_HDR_ONLY) && !(flags & MPS_PKT_PARTIAL_CSUM))
+		return MPS_ERR_INVAL; /* a full checksum needs the payload here */
+	if (buf == NULL || cap < ((flags & MPS_PKT_HDR_ONLY) ? total - paylen : total))
 		return MPS_ERR_NOBUF;
 
 	pkt_write_ip(buf, o, tcplen);
@@ -564,7 +566,7 @@ int mps_pkt_build_tcp(uint8_t *buf, size_t cap, const mps_tcp_out *o, unsigned f
 	if (o->optlen)
 		memcpy(th + MPS_TCP_HDR_LEN, o->opts, o->optlen);
 	off = MPS_TCP_HDR_LEN + o->optlen;
-	for (i = 0; i < o->niov; i++) {
+	for (i = 0; i < o->niov && !(flags & MPS_PKT_HDR_ONLY); i++) {
 		if (o->payload[i].len)
 			memcpy(th + off, o->payload[i].base, o->payload[i].len);
 		off += o->payload[i].len;

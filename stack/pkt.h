@@ -130,14 +130,18 @@ typedef struct mps_tcp_out {
  * complemented (virtio-net VIRTIO_NET_HDR_F_NEEDS_CSUM: the device finishes
  * the sum from offset mps_pkt_hdr_len(), field at +16). */
 #define MPS_PKT_PARTIAL_CSUM 0x1
+/* Write the IP and TCP headers only (lengths still count the payload, which
+ * the caller sends from where it lies: zero-copy).  Needs PARTIAL_CSUM. */
+#define MPS_PKT_HDR_ONLY 0x2
 
 /*
  * mps_pkt_build_tcp writes a full IPv4 (DF set, id 0, no IP options) or IPv6
  * (no extension headers, flow label 0) packet with a TCP segment into buf.
  *   buf, cap  the output buffer
  *   o         the segment; o->payload may be NULL when o->niov is 0
- *   flags     MPS_PKT_PARTIAL_CSUM or 0
- * Returns the total length written, or
+ *   flags     MPS_PKT_PARTIAL_CSUM, MPS_PKT_PARTIAL_CSUM | MPS_PKT_HDR_ONLY, or 0
+ * Returns the total length of the packet (with HDR_ONLY, only that length
+ * minus the payload is written), or
  *   MPS_ERR_NOBUF  cap is smaller than the packet
  *   MPS_ERR_INVAL  NULL or family-mismatched addresses, optlen > 40 or not
  *                  a multiple of 4, opts NULL with optlen > 0, niov < 0,

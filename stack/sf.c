@@ -439,12 +439,24 @@ static uint32_t sf_xmit(mps_sf *sf, uint64_t seq, uint32_t maxlen, uint8_t flags
 	out.optlen = (size_t)optlen;
 	out.payload = iov;
 	out.niov = niov;
-	n = mps_pkt_build_tcp(s->obuf, s->obuf_cap, &out,
-			      s->cfg.csum_offload ? MPS_PKT_PARTIAL_CSUM : 0);
-	if (n < 0)
-		return 0;
+	memset(&meta, 0, sizeof(meta));
 	meta.gso_size = (uint16_t)(len > cap ? cap : 0);
 	meta.csum_partial = s->cfg.csum_offload;
+	if (s->cfg.out_iov && s->cfg.csum_offload && niov > 0) {
+		/* zero-copy: headers here, the payload stays in the buffer */
+		n = mps_pkt_build_tcp(s->obuf, s->obuf_cap, &out,
+				      MPS_PKT_PARTIAL_CSUM | MPS_PKT_HDR_ONLY);
+		if (n < 0)
+			return 0;
+		meta.payload = iov;
+		meta.npayload = niov;
+		n -= (int)len;
+	} else {
+		n = mps_pkt_build_tcp(s->obuf, s->obuf_cap, &out,
+				      s->cfg.csum_offload ? MPS_PKT_PARTIAL_CSUM : 0);
+		if (n < 0)
+			return 0;
+	}
 	stack_output_meta(s, s->obuf, (size_t)n, &meta);
 
 	if (flags & MPS_TH_ACK) {

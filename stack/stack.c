@@ -34,15 +34,20 @@ void stack_random(mps_stack *s, void *buf, size_t len)
 
 void stack_output(mps_stack *s, const uint8_t *pkt, size_t len)
 {
-	mps_out_meta meta = {0, false};
+	mps_out_meta meta;
 
+	memset(&meta, 0, sizeof(meta));
 	stack_output_meta(s, pkt, len, &meta);
 }
 
 void stack_output_meta(mps_stack *s, const uint8_t *pkt, size_t len, const mps_out_meta *meta)
 {
+	int i;
+
 	s->st.pkts_out++;
 	s->st.bytes_out += len;
+	for (i = 0; i < meta->npayload; i++)
+		s->st.bytes_out += meta->payload[i].len;
 	if (meta->gso_size > 0)
 		s->st.gso_out++;
 	s->cfg.cb.output(s->cfg.user, pkt, len, meta);
@@ -282,7 +287,7 @@ int mps_stack_new(mps_stack **out, const mps_config *cfg)
 		s->cfg.rcvbuf = 4u << 20;
 	if (s->cfg.max_conns == 0)
 		s->cfg.max_conns = 65536;
-	if (s->cfg.gso_max > 0 && !s->cfg.csum_offload)
+	if ((s->cfg.gso_max > 0 || s->cfg.out_iov) && !s->cfg.csum_offload)
 		return free(s), MPS_ERR_INVAL;
 	if (s->cfg.gso_max > STACK_GSO_MAX)
 		s->cfg.gso_max = STACK_GSO_MAX;

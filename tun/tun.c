@@ -351,10 +351,20 @@ ssize_t mps_tun_read_vnet(int fd, uint8_t *buf, size_t cap, mps_tun_vnet *vh)
 
 ssize_t mps_tun_write_vnet(int fd, const uint8_t *pkt, size_t len, const mps_tun_vnet *vh)
 {
+	return mps_tun_writev_vnet(fd, pkt, len, NULL, 0, vh);
+}
+
+ssize_t mps_tun_writev_vnet(int fd, const uint8_t *pkt, size_t len, const struct iovec *payload,
+			    int npayload, const mps_tun_vnet *vh)
+{
 	struct virtio_net_hdr h;
-	struct iovec iov[2];
+	struct iovec iov[2 + MPS_TUN_MAX_PIECES];
 	size_t iphl;
 	ssize_t n;
+	int i;
+
+	if (npayload < 0 || npayload > MPS_TUN_MAX_PIECES || (npayload > 0 && payload == NULL))
+		return -EINVAL;
 
 	memset(&h, 0, sizeof(h));
 	if (vh != NULL && (vh->gso_size > 0 || vh->csum_partial)) {
@@ -384,8 +394,10 @@ ssize_t mps_tun_write_vnet(int fd, const uint8_t *pkt, size_t len, const mps_tun
 	iov[0].iov_len = sizeof(h);
 	iov[1].iov_base = (void *)(uintptr_t)pkt;
 	iov[1].iov_len = len;
+	for (i = 0; i < npayload; i++)
+		iov[2 + i] = payload[i];
 	do {
-		n = writev(fd, iov, 2);
+		n = writev(fd, iov, 2 + npayload);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;

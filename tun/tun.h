@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "addr.h"
 
@@ -109,5 +110,12 @@ ssize_t mps_tun_read_vnet(int fd, uint8_t *buf, size_t cap, mps_tun_vnet *vh);
  * pseudo-header sum.  A super-segment must have csum_partial.  Returns len,
  * -EAGAIN, -EINVAL (not IPv4/IPv6 TCP where the header needs it), or -errno. */
 ssize_t mps_tun_write_vnet(int fd, const uint8_t *pkt, size_t len, const mps_tun_vnet *vh);
+
+/* The same with the packet in pieces: the headers (pkt, len) and then up to
+ * MPS_TUN_MAX_PIECES payload pieces, gathered by writev(2) with no copy in
+ * user space.  Returns the bytes written after the virtio-net header. */
+#define MPS_TUN_MAX_PIECES 4
+ssize_t mps_tun_writev_vnet(int fd, const uint8_t *pkt, size_t len, const struct iovec *payload,
+			    int npayload, const mps_tun_vnet *vh);
 
 #endif

@@ -108,6 +108,8 @@ struct sim {
 	size_t trace_cap, trace_n, trace_next;
 	uint8_t *gso_buf;
 	size_t gso_cap;
+	uint8_t *iov_buf; /* a headers + payload-pieces packet, gathered */
+	size_t iov_cap;
 };
 
 static const char *const sim_drop_names[SIM_DROP_COUNT] = {
@@ -823,6 +825,28 @@ static void sim_output(void *user, const uint8_t *pkt, size_t len, const mps_out
 	sim_node *n = user;
 	sim *s = n->sim;
 
+	if (meta != NULL && meta->npayload > 0) {
+		/* headers + payload pieces: gather them as writev would */
+		size_t total = len;
+		int k;
+
+		for (k = 0; k < meta->npayload; k++)
+			total += meta->payload[k].len;
+		if (s->iov_cap < total) {
+			uint8_t *b = realloc(s->iov_buf, total);
+			if (b == NULL)
+				return;
+			s->iov_buf = b;
+			s->iov_cap = total;
+		}
+		memcpy(s->iov_buf, pkt, len);
+		for (k = 0; k < meta->npayload; k++) {
+			memcpy(s->iov_buf + len, meta->payload[k].base, meta->payload[k].len);
+			len += meta->payload[k].len;
+		}
+		pkt = s->iov_buf;
+	}
+
 	if (meta != NULL && (meta->gso_size > 0 || meta->csum_partial))
 		sim_gso_split(s, n, pkt, len, meta);
 	else
@@ -1061,6 +1085,7 @@ void sim_free(sim *s)
 		fclose(s->pcap);
 	free(s->trace);
 	free(s->gso_buf);
+	free(s->iov_buf);
 	free(s);
 }
 

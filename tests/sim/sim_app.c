@@ -557,6 +557,7 @@ int sim_xfer_run(const sim_xfer_cfg *cfg, sim_xfer_result *res)
 	if (cfg->gso) {
 		ccfg.gso_max = 65535;
 		ccfg.csum_offload = true;
+		ccfg.out_iov = true;
 	}
 	scfg = ccfg;
 	ccfg.no_mptcp = cfg->client_no_mptcp;

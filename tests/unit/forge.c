@@ -193,10 +193,16 @@ static void fx_output(void *user, const uint8_t *pkt, size_t len, const mps_out_
 	fx *f = user;
 	fx_cap *c;
 
+	size_t total = len;
 	uint8_t *buf;
+	int k;
 
 	CU_ASSERT_FATAL(meta != NULL);
-	CU_ASSERT_FATAL(len <= FX_PKT_MAX || meta->gso_size > 0);
+	/* headers + payload pieces (out_iov): gather them as writev would */
+	CU_ASSERT(meta->npayload == 0 || f->opts.gso_max > 0);
+	for (k = 0; k < meta->npayload; k++)
+		total += meta->payload[k].len;
+	CU_ASSERT_FATAL(total <= FX_PKT_MAX || meta->gso_size > 0);
 	/* Only a stack told so may leave checksums partial or cut late. */
 	CU_ASSERT(!meta->csum_partial || f->opts.gso_max > 0);
 	CU_ASSERT(meta->gso_size == 0 || meta->csum_partial);
@@ -207,12 +213,16 @@ static void fx_output(void *user, const uint8_t *pkt, size_t len, const mps_out_
 	c = &f->cap[f->ncap++];
 	c->big = NULL;
 	buf = c->data;
-	if (len > FX_PKT_MAX) {
-		c->big = malloc(len);
+	if (total > FX_PKT_MAX) {
+		c->big = malloc(total);
 		CU_ASSERT_FATAL(c->big != NULL);
 		buf = c->big;
 	}
 	memcpy(buf, pkt, len);
+	for (k = 0; k < meta->npayload; k++) {
+		memcpy(buf + len, meta->payload[k].base, meta->payload[k].len);
+		len += meta->payload[k].len;
+	}
 	c->len = len;
 	c->meta = *meta;
 	c->when = f->now;
@@ -291,6 +301,7 @@ static void fx_init_common(fx *f, fx_opts o, const char *own)
 	cfg.no_mptcp = o.stack_no_mptcp;
 	cfg.gso_max = o.gso_max;
 	cfg.csum_offload = o.gso_max > 0;
+	cfg.out_iov = o.gso_max > 0; /* and the zero-copy output */
 	CU_ASSERT_FATAL(mps_stack_new(&f->s, &cfg) == 0);
 	fx_parse_addr(&a, own);
 	CU_ASSERT_FATAL(mps_stack_add_addr(f->s, &a) >= 0);
