@@ -750,6 +750,32 @@ static void test_pkt_partial_checksum_completes_to_full(void)
 	}
 }
 
+/* Headers only (zero-copy output): the same headers as a whole packet, the
+ * payload left to the caller, and the buffer need only hold the headers. */
+static void test_pkt_headers_only_match_the_whole_packet(void)
+{
+	uint8_t part[128], hdr[128];
+	uint8_t fam;
+	size_t pay = sizeof(test_pay1) + sizeof(test_pay2);
+	int n;
+
+	for (fam = MPS_AF_INET; fam <= MPS_AF_INET6; fam += 2) {
+		n = test_build(part, sizeof(part), fam, MPS_PKT_PARTIAL_CSUM);
+		CU_ASSERT_FATAL(n > 0);
+		memset(hdr, 0xee, sizeof(hdr));
+		CU_ASSERT_EQUAL(test_build(hdr, (size_t)n - pay, fam,
+					   MPS_PKT_PARTIAL_CSUM | MPS_PKT_HDR_ONLY),
+				n);
+		CU_ASSERT_EQUAL(memcmp(hdr, part, (size_t)n - pay), 0);
+		CU_ASSERT_EQUAL(hdr[(size_t)n - pay], 0xee); /* nothing written past */
+		CU_ASSERT_EQUAL(test_build(hdr, (size_t)n - pay - 1, fam,
+					   MPS_PKT_PARTIAL_CSUM | MPS_PKT_HDR_ONLY),
+				MPS_ERR_NOBUF);
+		/* a full checksum needs the payload: refused */
+		CU_ASSERT_EQUAL(test_build(hdr, sizeof(hdr), fam, MPS_PKT_HDR_ONLY), MPS_ERR_INVAL);
+	}
+}
+
 /* --- build errors ----------------------------------------------------------------- */
 
 static void test_pkt_build_nobuf_and_inval(void)
@@ -856,6 +882,7 @@ static CU_TestInfo tests_pkt[] = {
     {"icmp6_port_unreachable", test_pkt_icmp6_port_unreachable},
     {"icmp6_packet_too_big", test_pkt_icmp6_packet_too_big},
     {"partial_checksum_completes_to_full", test_pkt_partial_checksum_completes_to_full},
+    {"headers_only_match_the_whole_packet", test_pkt_headers_only_match_the_whole_packet},
     {"build_nobuf_and_inval", test_pkt_build_nobuf_and_inval},
     {"build_too_long_inval", test_pkt_build_too_long_inval},
     {"dss_csum_known_vector", test_pkt_dss_csum_known_vector},
