@@ -456,6 +456,40 @@ static void test_tlp_dsack_keeps_cwnd_and_repair_reduces_it(void)
 	fx_free(&f);
 }
 
+/* RFC 8985 §6.2 step 4: a DSACK (a retransmission was spurious) widens the
+ * reordering window to twice min_RTT / 4, so the reorder timer waits longer. */
+static void test_rack_dsack_widens_the_reordering_window(void)
+{
+	fx f;
+	rk_segs s, n;
+	uint32_t l, r;
+	uint64_t t_sent;
+
+	s = rk_setup(&f, 20 * 1448);
+	fx_advance(&f, 10 * FX_MS);
+	/* Everything arrived, and a DSACK says some part arrived twice. */
+	l = s.seq[0];
+	r = rk_end(&s, 0);
+	fx_clear(&f);
+	rk_sack(&f, rk_end(&s, 9), 1, &l, &r);
+	CU_ASSERT_EQUAL(rk_sf(&f)->rack_reo_mult, 2);
+	n = rk_data(&f);
+	CU_ASSERT_FATAL(n.n >= 3);
+	t_sent = n.when[0];
+	/* Of the new flight only the second segment arrives: the first is
+	 * given RACK.rtt + 2 * min_RTT / 4 = 10 + 5 ms. */
+	fx_advance(&f, 10 * FX_MS);
+	l = n.seq[1];
+	r = rk_end(&n, 1);
+	fx_clear(&f);
+	rk_sack(&f, n.seq[0], 1, &l, &r);
+	CU_ASSERT_EQUAL(fx_count_data(&f, &f.sf[0]), 0);
+	CU_ASSERT_NOT_EQUAL_FATAL(fx_fire(&f), MPS_TIME_NONE);
+	CU_ASSERT_EQUAL(f.now - t_sent, 10 * FX_MS + 2 * (10 * FX_MS / 4));
+	CU_ASSERT_EQUAL(rk_count_at(&f, n.seq[0]), 1);
+	fx_free(&f);
+}
+
 /* A super-segment (TSO) is one range on the scoreboard until SACK blocks
  * cut it: a SACK of its middle gets exactly the bytes below resent. */
 static void test_rack_super_segment_is_cut_by_sack_blocks(void)
@@ -508,6 +542,7 @@ static CU_TestInfo tests_rack[] = {
     {"test_prr_spreads_the_reduction_over_the_round", test_prr_spreads_the_reduction_over_the_round},
     {"test_dsack_reports_a_duplicate_segment", test_dsack_reports_a_duplicate_segment},
     {"test_tlp_dsack_keeps_cwnd_and_repair_reduces_it", test_tlp_dsack_keeps_cwnd_and_repair_reduces_it},
+    {"test_rack_dsack_widens_the_reordering_window", test_rack_dsack_widens_the_reordering_window},
     {"test_rack_super_segment_is_cut_by_sack_blocks", test_rack_super_segment_is_cut_by_sack_blocks},
     CU_TEST_INFO_NULL,
 };
