@@ -148,7 +148,7 @@ struct mps_sf {
 	/* Proportional Rate Reduction in fast recovery (RFC 6937) */
 	uint64_t prr_delivered, prr_out, prr_recover_fs;
 	const mps_cc_ops *cc;
-	uint64_t cc_state[8];      /* private state of the cc algorithm */
+	uint64_t cc_state[MPS_CC_WORDS]; /* private state of the cc algorithm */
 	uint64_t srtt, rttvar, rto; /* ns */
 	bool rtt_valid;
 	uint64_t rtt_seq;          /* Karn: timed segment, when timestamps are off */
@@ -400,6 +400,8 @@ struct mps_stack {
 	size_t obuf_cap;
 	bool reap_needed;       /* something closed: free it at the end of the call */
 	mps_stack_stats st;
+	const mps_cc_ops *cc;         /* mps_config.cc */
+	const mps_cc_ops *cc_coupled; /* mps_config.cc_coupled; NULL: "none" */
 };
 
 /* --- stack.c ------------------------------------------------------------ */

@@ -98,6 +98,12 @@ typedef struct mps_config {
 	 * (mps_out_meta.payload), so the stack does not copy the payload into
 	 * a packet: the device's writev gathers it.  Needs csum_offload. */
 	bool out_iov;
+	/* Congestion control of every subflow (doc/congestion.md): "cubic"
+	 * (NULL), "newreno", "lia" or "olia".  cc_coupled is what runs on
+	 * subflows of one connection that share a server: "lia" (NULL), "olia",
+	 * or "none" for cc everywhere.  Names are resolved, not kept. */
+	const char *cc;
+	const char *cc_coupled;
 } mps_config;
 
 /* What the device said about an input packet (virtio-net header). */
@@ -115,8 +121,13 @@ enum mps_sched_mode {
 };
 
 /* mps_stack_new creates a stack.  Returns 0, MPS_ERR_INVAL (no output
- * callback) or MPS_ERR_NOMEM. */
+ * callback, or an unknown cc / cc_coupled name: see mps_cc_valid) or
+ * MPS_ERR_NOMEM. */
 int mps_stack_new(mps_stack **out, const mps_config *cfg);
+
+/* mps_cc_valid tells whether name is accepted as mps_config.cc (coupled
+ * false) or as mps_config.cc_coupled (coupled true). */
+bool mps_cc_valid(const char *name, bool coupled);
 void mps_stack_free(mps_stack *s);
 
 /* mps_stack_add_addr makes the stack own an address (port ignored): packets

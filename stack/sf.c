@@ -108,7 +108,7 @@ mps_sf *sf_new(mps_conn *c, const mps_addr *local, const mps_addr *remote)
 	sf->peer_mss = 536;
 	sf->mss = sf_local_mss(sf);
 	sf->rcv_wscale = sf_pick_wscale(s->cfg.rcvbuf);
-	sf->cc = &mps_cc_newreno;
+	sf->cc = s->cc_coupled != NULL ? s->cc_coupled : s->cc;
 	sf->rto = SF_RTO_INIT;
 	sf->lost_hint = UINT64_MAX;
 	sf->rack_reo_mult = 1;

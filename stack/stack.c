@@ -271,6 +271,9 @@ int mps_stack_new(mps_stack **out, const mps_config *cfg)
 
 	if (cfg == NULL || cfg->cb.output == NULL)
 		return MPS_ERR_INVAL;
+	if ((cfg->cc != NULL && !mps_cc_valid(cfg->cc, false)) ||
+	    (cfg->cc_coupled != NULL && !mps_cc_valid(cfg->cc_coupled, true)))
+		return MPS_ERR_INVAL;
 	if (mps_crypto_init() != 0)
 		return MPS_ERR_INVAL;
 	s = calloc(1, sizeof(*s));
@@ -311,6 +314,9 @@ int mps_stack_new(mps_stack **out, const mps_config *cfg)
 		s->has_group_key = true;
 	}
 	s->cfg.group_key = NULL; /* never keep the caller's pointer */
+	s->cc = mps_cc_find(cfg->cc != NULL ? cfg->cc : "cubic");
+	s->cc_coupled = mps_cc_find(cfg->cc_coupled != NULL ? cfg->cc_coupled : "lia");
+	s->cfg.cc = s->cfg.cc_coupled = NULL;
 	stack_random(s, &s->hash_seed, sizeof(s->hash_seed));
 	stack_random(s, &s->ts_offset, sizeof(s->ts_offset));
 	*out = s;

@@ -559,6 +559,8 @@ int sim_xfer_run(const sim_xfer_cfg *cfg, sim_xfer_result *res)
 		ccfg.csum_offload = true;
 		ccfg.out_iov = true;
 	}
+	ccfg.cc = cfg->cc != NULL ? cfg->cc : getenv("SIM_CC");
+	ccfg.cc_coupled = cfg->cc_coupled != NULL ? cfg->cc_coupled : getenv("SIM_CC_COUPLED");
 	scfg = ccfg;
 	ccfg.no_mptcp = cfg->client_no_mptcp;
 	scfg.no_mptcp = cfg->no_mptcp;

@@ -115,6 +115,7 @@ typedef struct sim_xfer_cfg {
 	bool client_no_mptcp;			       /* the client does not offer MPTCP */
 	uint32_t sndbuf, rcvbuf;		       /* 0 = the stack's default */
 	bool gso; /* both ends write super-segments with partial checksums (TSO) */
+	const char *cc, *cc_coupled; /* mps_config's (NULL: $SIM_CC, $SIM_CC_COUPLED or the stack's) */
 	uint64_t start;				       /* when the client connects */
 	uint64_t time_limit;  /* virtual time limit of the transfer; 0 = 120 s */
 	bool wait_close;      /* then run on until both ends freed the connection */

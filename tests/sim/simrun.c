@@ -6,7 +6,7 @@
  *          [--delay MS] [--queue BYTES] [--reorder PCT] [--reorder-ms MS]
  *          [--dup PCT] [--down PATH@MS] [--no-mptcp] [--limit S] [--close]
  *          [--servers N] [--server-dies MS]
- *          [--pcap FILE] [--trace] [--trace-lines N]
+ *          [--pcap FILE] [--trace] [--trace-lines N] [--cc NAME] [--cc-coupled NAME]
  *
  * Path i is client address i -> server 1, with the same settings in both
  * directions.  --loss, --rate, --delay, --queue, --reorder and --dup take a
@@ -17,7 +17,8 @@
  * duplication are in percent (resolution 0.1 %).  --down 1@500 takes path 1 (0-based) down at 500
  * ms.  --trace prints every packet event on stderr (as SIM_TRACE=1 does); when the run fails, the
  * last N packet events (default 40) are printed on stderr.  Exit status 0 when the transfer
- * completed byte-exact, 1 when not, 2 for bad arguments.
+ * completed byte-exact, 1 when not, 2 for bad arguments.  --cc and --cc-coupled pick the
+ * congestion control of every stack (mps_config.cc, cc_coupled; doc/congestion.md).
  */
 #include "sim_app.h"
 
@@ -34,7 +35,7 @@ static void simrun_usage(void)
 		"              [--limit S] [--close] [--pcap FILE] [--trace] [--trace-lines N]\n"
 		"              [--servers N] [--server-dies MS] [--server2-dies MS]\n"
 		"              [--group] [--redundant|--deadline] [--diverge I] [--other-group I]\n"
-		"              [--gso]\n");
+		"              [--gso] [--cc NAME] [--cc-coupled NAME]\n");
 }
 
 static int simrun_num(const char *s, double *out)
@@ -167,6 +168,10 @@ int main(int argc, char **argv)
 			return 2;
 		} else if (strcmp(o, "--pcap") == 0) {
 			cfg.pcap = a;
+		} else if (strcmp(o, "--cc") == 0 && mps_cc_valid(a, false)) {
+			cfg.cc = a;
+		} else if (strcmp(o, "--cc-coupled") == 0 && mps_cc_valid(a, true)) {
+			cfg.cc_coupled = a;
 		} else if (strcmp(o, "--down") == 0) {
 			char *end;
 			down_path = strtol(a, &end, 10);
