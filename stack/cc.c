@@ -2,7 +2,8 @@
  * cc.c - congestion control algorithms (doc/congestion.md).
  *
  *   newreno  RFC 5681 window growth (RFC 6582 recovery is driven by sf.c)
- *   cubic    RFC 9438, the default
+ *   cubic    RFC 9438, the default, with HyStart++ (RFC 9406) in the
+ *            initial slow start
  *   lia      RFC 6356 linked increases, for subflows sharing a server
  *   olia     opportunistic LIA (Khalili et al., draft-khalili-mptcp-
  *            congestion-control)
@@ -26,6 +27,17 @@ static uint32_t cc_flight(const mps_sf *sf)
 	uint64_t f = sf_bytes_in_flight(sf);
 
 	return f > CC_CWND_MAX ? CC_CWND_MAX : (uint32_t)f;
+}
+
+/* What a reduction starts from: the flight (RFC 5681 FlightSize, RFC 9438
+ * §4.6), but never more than cwnd: with SACK, data sent beyond holes can
+ * put far more than cwnd between snd_una and snd_nxt, and a loss must not
+ * raise the window. */
+static uint32_t cc_reduce_base(const mps_sf *sf)
+{
+	uint32_t f = cc_flight(sf);
+
+	return f < sf->cwnd ? f : sf->cwnd;
 }
 
 static uint32_t cc_clamp(uint64_t w)
@@ -114,7 +126,22 @@ enum {
 	CU_EPOCH = 3, /* t_epoch + 1, ns; 0: no congestion avoidance stage yet */
 	CU_WEST = 4,  /* W_est, bytes << CUBIC_FP */
 	CU_ACC = 5,   /* sum of (target - cwnd) * acked not yet added to cwnd */
+	/* HyStart++ (RFC 9406), initial slow start only */
+	HS_END = 6,      /* windowEnd: the round ends when snd_una reaches it */
+	HS_LAST_MIN = 7, /* lastRoundMinRTT + 1, ns (0: none) */
+	HS_CUR_MIN = 8,  /* currentRoundMinRTT + 1, ns (0: none) */
+	HS_SAMPLES = 9,  /* rttSampleCount */
+	HS_CSS_BASE = 10,/* cssBaselineMinRtt + 1 while in CSS, else 0 */
+	HS_CSS_ROUNDS = 11,
 };
+
+/* RFC 9406 §4.3 constants. */
+#define HS_MIN_RTT_THRESH (4 * MPS_NS_PER_MS)
+#define HS_MAX_RTT_THRESH (16 * MPS_NS_PER_MS)
+#define HS_MIN_RTT_DIVISOR 8
+#define HS_N_RTT_SAMPLE 8
+#define HS_CSS_GROWTH_DIVISOR 4
+#define HS_CSS_ROUNDS 5
 
 /* Integer cube root: the largest y with y^3 <= v. */
 static uint64_t cc_icbrt(uint64_t v)
@@ -180,6 +207,62 @@ static void cubic_epoch_start(mps_sf *sf, uint64_t now)
 	st[CU_WEST] = (uint64_t)sf->cwnd << CUBIC_FP;
 }
 
+/* The RTT sample of this ACK: RACK's, of the most recently sent segment it
+ * delivered, else the smoothed one. */
+static uint64_t cc_rtt_sample(const mps_sf *sf)
+{
+	return sf->rack_rtt != 0 ? sf->rack_rtt : sf->srtt;
+}
+
+/*
+ * HyStart++ (RFC 9406 §4.2): slow start watches the minimum RTT of each
+ * round; when it rises by RttThresh over the last round's (a queue
+ * builds), Conservative Slow Start grows by a quarter, and after
+ * CSS_ROUNDS rounds congestion avoidance takes over without the loss
+ * burst of an overshoot.  A round whose minimum falls back under the
+ * baseline resumes slow start.
+ */
+static void cubic_hystart(mps_sf *sf, uint64_t acked)
+{
+	uint64_t *st = sf->cc_state;
+	uint64_t rtt = cc_rtt_sample(sf), inc = acked < 2u * sf->mss ? acked : 2u * sf->mss;
+	bool round_end = sf->snd_una >= st[HS_END];
+
+	if (round_end) {
+		st[HS_LAST_MIN] = st[HS_CUR_MIN];
+		st[HS_CUR_MIN] = 0;
+		st[HS_SAMPLES] = 0;
+		st[HS_END] = sf->snd_max > sf->snd_una ? sf->snd_max : sf->snd_una + 1;
+		if (st[HS_CSS_BASE] != 0 && ++st[HS_CSS_ROUNDS] >= HS_CSS_ROUNDS) {
+			sf->ssthresh = sf->cwnd; /* §4.2: on to congestion avoidance */
+			return;
+		}
+	}
+	if (st[HS_CSS_BASE] != 0)
+		inc /= HS_CSS_GROWTH_DIVISOR;
+	sf->cwnd = cc_clamp((uint64_t)sf->cwnd + inc);
+	if (rtt == 0)
+		return;
+	if (st[HS_CUR_MIN] == 0 || rtt + 1 < st[HS_CUR_MIN])
+		st[HS_CUR_MIN] = rtt + 1;
+	st[HS_SAMPLES]++;
+	if (st[HS_SAMPLES] < HS_N_RTT_SAMPLE || st[HS_LAST_MIN] == 0)
+		return;
+	if (st[HS_CSS_BASE] == 0) {
+		uint64_t last = st[HS_LAST_MIN] - 1, thresh = last / HS_MIN_RTT_DIVISOR;
+		if (thresh > HS_MAX_RTT_THRESH)
+			thresh = HS_MAX_RTT_THRESH;
+		if (thresh < HS_MIN_RTT_THRESH)
+			thresh = HS_MIN_RTT_THRESH;
+		if (st[HS_CUR_MIN] - 1 >= last + thresh) {
+			st[HS_CSS_BASE] = st[HS_CUR_MIN];
+			st[HS_CSS_ROUNDS] = 0;
+		}
+	} else if (st[HS_CUR_MIN] < st[HS_CSS_BASE]) {
+		st[HS_CSS_BASE] = 0; /* the RTT rise was spurious */
+	}
+}
+
 static void cubic_on_ack(mps_sf *sf, uint64_t acked, uint64_t now)
 {
 	uint64_t *st = sf->cc_state;
@@ -187,9 +270,16 @@ static void cubic_on_ack(mps_sf *sf, uint64_t acked, uint64_t now)
 	double target, w_t, lo, hi;
 
 	if (sf->cwnd < sf->ssthresh) {
-		cc_slow_start(sf, acked);
+		if (sf->ssthresh == UINT32_MAX)
+			cubic_hystart(sf, acked);
+		else
+			cc_slow_start(sf, acked);
 		return;
 	}
+	/* One ACK grows cwnd by at most what a window's worth of ACKs would
+	 * (a cumulative ACK after a recovery may cover far more). */
+	if (acked > sf->cwnd)
+		acked = sf->cwnd;
 	if (st[CU_EPOCH] == 0)
 		cubic_epoch_start(sf, now);
 	t = now + 1 > st[CU_EPOCH] ? now + 1 - st[CU_EPOCH] : 0;
@@ -243,7 +333,7 @@ static void cubic_on_loss(mps_sf *sf, uint64_t now)
 		st[CU_WMAX] = sf->cwnd;
 	st[CU_PRIOR] = sf->cwnd;
 	/* §4.6: ssthresh = flight_size * beta_cubic, cwnd = max(ssthresh, 2). */
-	sf->ssthresh = cc_floor2(sf, (uint64_t)cc_flight(sf) * CUBIC_BETA_NUM / CUBIC_BETA_DEN);
+	sf->ssthresh = cc_floor2(sf, (uint64_t)cc_reduce_base(sf) * CUBIC_BETA_NUM / CUBIC_BETA_DEN);
 	sf->cwnd = sf->ssthresh;
 	st[CU_EPOCH] = 0;
 	st[CU_ACC] = 0;
@@ -260,7 +350,7 @@ static void cubic_on_rto(mps_sf *sf, uint64_t now)
 	if (!sf->in_recovery && sf->backoff <= 1) {
 		st[CU_PRIOR] = sf->cwnd;
 		sf->ssthresh =
-		    cc_floor2(sf, (uint64_t)cc_flight(sf) * CUBIC_BETA_NUM / CUBIC_BETA_DEN);
+		    cc_floor2(sf, (uint64_t)cc_reduce_base(sf) * CUBIC_BETA_NUM / CUBIC_BETA_DEN);
 	}
 	sf->cwnd = sf->mss;
 	st[CU_WMAX] = 0; /* K = 0, W_max = cwnd at the next stage */
@@ -279,11 +369,11 @@ const mps_cc_ops mps_cc_cubic = {
 /* --- coupled: LIA (RFC 6356) and OLIA --------------------------------------- */
 
 enum {
-	CP_ACC = 8,    /* fraction of a byte of increase not yet applied, << 16, signed */
-	CP_SINCE = 9,  /* OLIA l2: bytes acked since the last loss */
-	CP_L1 = 10,    /* OLIA l1: bytes acked between the last two losses */
-	CP_MODE = 11,  /* 1: the last event was handled coupled */
-	CP_BASE_WORDS = 8,
+	CP_ACC = 12,   /* fraction of a byte of increase not yet applied, << 16, signed */
+	CP_SINCE = 13, /* OLIA l2: bytes acked since the last loss */
+	CP_L1 = 14,    /* OLIA l1: bytes acked between the last two losses */
+	CP_MODE = 15,  /* 1: the last event was handled coupled */
+	CP_BASE_WORDS = 12,
 };
 
 static bool cc_sf_sending(const mps_sf *sf)
@@ -390,7 +480,7 @@ static void cp_on_loss(mps_sf *sf, uint64_t now)
 		return;
 	}
 	memset(st, 0, CP_BASE_WORDS * sizeof(st[0]));
-	sf->ssthresh = cc_floor2(sf, cc_flight(sf) / 2);
+	sf->ssthresh = cc_floor2(sf, cc_reduce_base(sf) / 2);
 	sf->cwnd = sf->ssthresh;
 	st[CP_ACC] = 0;
 }
@@ -410,7 +500,7 @@ static void cp_on_rto(mps_sf *sf, uint64_t now)
 	}
 	memset(st, 0, CP_BASE_WORDS * sizeof(st[0]));
 	if (!sf->in_recovery && sf->backoff <= 1)
-		sf->ssthresh = cc_floor2(sf, cc_flight(sf) / 2);
+		sf->ssthresh = cc_floor2(sf, cc_reduce_base(sf) / 2);
 	sf->cwnd = sf->mss;
 	st[CP_ACC] = 0;
 }
@@ -453,7 +543,7 @@ static void lia_on_ack(mps_sf *sf, uint64_t acked, uint64_t now)
 		cc_slow_start(sf, acked);
 		return;
 	}
-	cp_add(sf, lia_increase(sf, set, n, acked));
+	cp_add(sf, lia_increase(sf, set, n, acked < sf->cwnd ? acked : sf->cwnd));
 }
 
 const mps_cc_ops mps_cc_lia = {
@@ -542,7 +632,7 @@ static void olia_on_ack(mps_sf *sf, uint64_t acked, uint64_t now)
 		cc_slow_start(sf, acked);
 		return;
 	}
-	cp_add(sf, olia_increase(sf, set, n, acked));
+	cp_add(sf, olia_increase(sf, set, n, acked < sf->cwnd ? acked : sf->cwnd));
 }
 
 const mps_cc_ops mps_cc_olia = {

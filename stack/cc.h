@@ -4,7 +4,7 @@
  *
  * All hooks run inside the stack with the subflow's cwnd/ssthresh fields
  * (bytes) as their state, plus the private words sf->cc_state[].  Words
- * 0..7 belong to an uncoupled algorithm (NewReno, CUBIC), words 8..11 to a
+ * 0..11 belong to an uncoupled algorithm (NewReno, CUBIC), words 12..15 to a
  * coupled one (LIA, OLIA), which runs the uncoupled algorithm of the stack
  * (mps_stack.cc; CUBIC if that is coupled itself) on a subflow that has no
  * partner on its server.  doc/congestion.md says what each one does.
@@ -31,7 +31,7 @@ typedef struct mps_cc_ops {
 	void (*on_rto)(struct mps_sf *sf, uint64_t now);
 } mps_cc_ops;
 
-#define MPS_CC_WORDS 12 /* size of mps_sf.cc_state */
+#define MPS_CC_WORDS 16 /* size of mps_sf.cc_state */
 
 extern const mps_cc_ops mps_cc_newreno;
 extern const mps_cc_ops mps_cc_cubic;

@@ -126,6 +126,7 @@ typedef struct fx_opts {
 	uint32_t iss;		    /* the peer's ISS; 0 -> a fixed value */
 	const char *announce;	    /* server role: mps_stack_add_announce("ip[:port]") */
 	uint32_t gso_max;	    /* stack config gso_max (implies csum_offload) */
+	const char *cc;		    /* stack config cc; NULL -> the default (cubic) */
 } fx_opts;
 
 typedef struct fx {

@@ -499,6 +499,109 @@ static void test_cc_cubic_timeout(void)
 	cx_free(&x);
 }
 
+/* A loss with more between snd_una and snd_nxt than cwnd (SACKed data sent
+ * beyond holes) reduces from cwnd: a loss never raises the window. */
+static void test_cc_loss_reduces_from_cwnd_when_flight_is_larger(void)
+{
+	static const char *const names[] = {"cubic", "lia"};
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		cx x;
+		mps_sf *a, *b;
+
+		cx_init(&x, names[i], i == 0 ? "none" : "lia");
+		a = cx_sf(&x, "10.88.1.1", 50);
+		b = cx_sf(&x, "10.88.1.1", 50);
+		cx_ca(a, 100);
+		cx_ca(b, 100);
+		a->snd_nxt = a->snd_una + SEG(300);
+		a->cc->on_loss(a, x.now);
+		CU_ASSERT_EQUAL(a->cwnd, SEG(i == 0 ? 70 : 50));
+		/* below cwnd, the flight is what counts */
+		cx_ca(a, 100);
+		a->snd_nxt = a->snd_una + SEG(40);
+		a->cc->on_loss(a, x.now);
+		CU_ASSERT_EQUAL(a->cwnd, SEG(i == 0 ? 28 : 20));
+		a->snd_nxt = a->snd_una;
+		cx_free(&x);
+	}
+}
+
+/* Slow start rounds of a bulk sender: the window is in flight, each ACK
+ * carries an RTT sample (RACK's) of rtt_ms and the sender refills. */
+static void cx_ss_round(cx *x, mps_sf *sf, uint64_t rtt_ms)
+{
+	uint64_t n = sf->cwnd / CX_MSS, i, t0 = x->now;
+
+	sf->snd_max = sf->snd_nxt = sf->snd_una + sf->cwnd;
+	for (i = 1; i <= n; i++) {
+		x->now = t0 + rtt_ms * CX_MS * i / n;
+		sf->rack_rtt = rtt_ms * CX_MS;
+		sf->snd_una += CX_MSS;
+		sf->cc->on_ack(sf, CX_MSS, x->now);
+		if (sf->snd_max < sf->snd_una + sf->cwnd)
+			sf->snd_max = sf->snd_nxt = sf->snd_una + sf->cwnd;
+	}
+}
+
+/* RFC 9406: while the round's minimum RTT stays, slow start doubles the
+ * window per round; once it has risen by RttThresh (4 ms here), growth
+ * drops to a quarter (CSS), and after five CSS rounds congestion avoidance
+ * starts at the window reached, with no loss. */
+static void test_cc_cubic_hystart_leaves_slow_start_when_rtt_rises(void)
+{
+	cx x;
+	mps_sf *sf;
+	uint32_t w0;
+	int r;
+
+	cx_init(&x, "cubic", "none");
+	sf = cx_sf(&x, "10.88.1.1", 20);
+	for (r = 0; r < 3; r++) {
+		w0 = sf->cwnd;
+		cx_ss_round(&x, sf, 20);
+		CU_ASSERT(sf->cwnd >= 2 * w0 - CX_MSS);
+	}
+	CU_ASSERT_EQUAL(sf->ssthresh, UINT32_MAX);
+	/* a queue builds: 20 -> 26 ms (RttThresh = max(4, 20 / 8) ms) */
+	cx_ss_round(&x, sf, 26);
+	w0 = sf->cwnd;
+	cx_ss_round(&x, sf, 26);
+	CU_ASSERT(sf->cwnd < w0 + w0 / 4 + 2 * CX_MSS); /* CSS: a quarter */
+	CU_ASSERT(sf->cwnd > w0 + w0 / 4 - 2 * CX_MSS);
+	CU_ASSERT_EQUAL(sf->ssthresh, UINT32_MAX);
+	for (r = 0; r < 5 && sf->ssthresh == UINT32_MAX; r++)
+		cx_ss_round(&x, sf, 26);
+	CU_ASSERT(sf->ssthresh != UINT32_MAX);
+	CU_ASSERT(r <= 4);
+	/* set at the round's end; the rest of it was congestion avoidance */
+	CU_ASSERT(sf->cwnd >= sf->ssthresh && sf->cwnd - sf->ssthresh < SEG(5));
+	cx_free(&x);
+}
+
+/* A rise that goes away in CSS (the round's minimum under the baseline)
+ * was not a queue: slow start resumes. */
+static void test_cc_cubic_hystart_resumes_slow_start_after_a_spurious_rise(void)
+{
+	cx x;
+	mps_sf *sf;
+	uint32_t w0;
+	int r;
+
+	cx_init(&x, "cubic", "none");
+	sf = cx_sf(&x, "10.88.1.1", 20);
+	for (r = 0; r < 3; r++)
+		cx_ss_round(&x, sf, 20);
+	cx_ss_round(&x, sf, 26); /* into CSS */
+	cx_ss_round(&x, sf, 20); /* back under the baseline */
+	w0 = sf->cwnd;
+	cx_ss_round(&x, sf, 20);
+	CU_ASSERT(sf->cwnd >= 2 * w0 - CX_MSS);
+	CU_ASSERT_EQUAL(sf->ssthresh, UINT32_MAX);
+	cx_free(&x);
+}
+
 /* --- LIA (RFC 6356) ------------------------------------------------------------------------ */
 
 /* RFC 6356 §3 alpha, from the windows (segments) and RTTs (s). */
@@ -711,6 +814,12 @@ static CU_TestInfo tests_cc[] = {
     {"test_cc_cubic_growth_is_limited_to_1_5_cwnd_per_rtt",
      test_cc_cubic_growth_is_limited_to_1_5_cwnd_per_rtt},
     {"test_cc_cubic_timeout", test_cc_cubic_timeout},
+    {"test_cc_loss_reduces_from_cwnd_when_flight_is_larger",
+     test_cc_loss_reduces_from_cwnd_when_flight_is_larger},
+    {"test_cc_cubic_hystart_leaves_slow_start_when_rtt_rises",
+     test_cc_cubic_hystart_leaves_slow_start_when_rtt_rises},
+    {"test_cc_cubic_hystart_resumes_slow_start_after_a_spurious_rise",
+     test_cc_cubic_hystart_resumes_slow_start_after_a_spurious_rise},
     {"test_cc_lia_coupled_increase_is_alpha_per_rtt", test_cc_lia_coupled_increase_is_alpha_per_rtt},
     {"test_cc_lia_never_beats_reno_on_the_best_path", test_cc_lia_never_beats_reno_on_the_best_path},
     {"test_cc_lia_alone_is_cubic", test_cc_lia_alone_is_cubic},
