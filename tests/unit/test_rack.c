@@ -107,16 +107,21 @@ static mps_sf *rk_sf(const fx *f)
 }
 
 /* A server with n segments of data sent at once (cwnd allows 10). */
-static rk_segs rk_setup(fx *f, size_t bytes)
+static rk_segs rk_setup_cc(fx *f, size_t bytes, const char *cc)
 {
 	rk_segs s;
 
-	setup_established_server(f, (fx_opts){.sndbuf = 1u << 20});
+	setup_established_server(f, (fx_opts){.sndbuf = 1u << 20, .cc = cc});
 	fx_clear(f);
 	rk_app_send(f, bytes, 3);
 	s = rk_data(f);
 	CU_ASSERT_FATAL(s.n >= 6);
 	return s;
+}
+
+static rk_segs rk_setup(fx *f, size_t bytes)
+{
+	return rk_setup_cc(f, bytes, NULL);
 }
 
 static uint32_t rk_end(const rk_segs *s, size_t i)
@@ -358,7 +363,8 @@ static void test_prr_spreads_the_reduction_over_the_round(void)
 	uint32_t l, r;
 	size_t i, sent = 0;
 
-	s = rk_setup(&f, 60 * 1448);
+	/* NewReno, for ssthresh = half the flight in the figures below */
+	s = rk_setup_cc(&f, 60 * 1448, "newreno");
 	CU_ASSERT_FATAL(s.n == 10);
 	fx_advance(&f, 10 * FX_MS);
 	fx_clear(&f);
