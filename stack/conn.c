@@ -118,7 +118,32 @@ void conn_free(mps_conn *c)
 	mps_rob_free(&c->rcv);
 	mps_memzero(&c->local_key, sizeof(c->local_key));
 	mps_memzero(&c->remote_key, sizeof(c->remote_key));
+	free(c->peers); /* the group block, if any */
 	free(c);
+}
+
+/* The group arrays, allocated together (see core.h). */
+struct conn_group_block {
+	conn_peer peers[CONN_MAX_PEERS];
+	conn_grant grants[CONN_MAX_GRANTS];
+	mps_range sgrants[CONN_MAX_GRANTS];
+	uint8_t probe_ref[GROUP_PROBE];
+};
+
+bool conn_group_alloc(mps_conn *c)
+{
+	struct conn_group_block *b;
+
+	if (c->peers != NULL)
+		return true;
+	b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return false;
+	c->peers = b->peers; /* the block's address: freed through it */
+	c->grants = b->grants;
+	c->sgrants = b->sgrants;
+	c->probe_ref = b->probe_ref;
+	return true;
 }
 
 int conn_init_rcv(mps_conn *c, uint64_t start)
@@ -596,7 +621,7 @@ int conn_sf_synack(mps_conn *c, mps_sf *sf, const mps_opts *o, uint64_t now)
 		stack_token_add(s, c);
 		sf->mpc_ack_pending = true;
 		if (c->group_asked && (o->present & MPS_OPT_EXP) && mps_gmsg_parse(&g, o) == 0 &&
-		    g.type == MPS_GMSG_ACK && g.version == MPS_GROUP_VERSION)
+		    g.type == MPS_GMSG_ACK && g.version == MPS_GROUP_VERSION && conn_group_alloc(c))
 			c->group = true;
 		return conn_init_rcv(c, c->remote_idsn + 1);
 	}

@@ -349,15 +349,18 @@ struct mps_conn {
 	bool ticket_acked;       /* server: the client confirmed it */
 	bool group_member;       /* server: created by a group JOIN */
 	enum mps_sched_mode mode;
-	conn_peer peers[CONN_MAX_PEERS];
+	/* The four arrays below live in one block allocated when the group
+	 * service starts (conn_group_alloc): NULL on every other connection,
+	 * which so stays small (13 KB less each). */
+	conn_peer *peers;        /* CONN_MAX_PEERS */
 	size_t npeers;
-	conn_grant grants[CONN_MAX_GRANTS];
+	conn_grant *grants;      /* CONN_MAX_GRANTS */
 	size_t ngrants;
 	uint64_t next_grant;     /* client: lowest DSN not yet asked of anyone */
 	uint8_t last_grant_peer;
-	uint8_t probe_ref[GROUP_PROBE]; /* client: first downstream bytes read; server: first sent */
+	uint8_t *probe_ref;      /* GROUP_PROBE: client: first downstream bytes read; server: first sent */
 	size_t probe_ref_len;
-	mps_range sgrants[CONN_MAX_GRANTS]; /* server: ranges asked of us, not yet mapped */
+	mps_range *sgrants;      /* CONN_MAX_GRANTS: server: ranges asked of us, not yet mapped */
 	size_t nsgrants;
 
 	uint64_t bytes_sent, bytes_received, bytes_delivered;
@@ -391,6 +394,9 @@ struct mps_stack {
 	size_t theap_n, theap_cap;
 	mps_conn *touched;
 	uint64_t conn_serial;
+	/* random bytes fetched ahead (stack_random); the last rnd_left are unused */
+	uint8_t rnd_pool[256];
+	size_t rnd_left;
 	uint32_t hash_seed;
 	uint64_t now;
 	uint32_t ts_offset;
@@ -539,6 +545,9 @@ void gs_on_append(mps_conn *c, uint64_t dsn, const uint8_t *data, size_t n);
 mps_conn *conn_new_keyed(mps_stack *s, bool is_server, uint64_t key);
 void conn_keys_learned(mps_conn *c, uint64_t remote_key);
 int conn_init_rcv(mps_conn *c, uint64_t start);
+/* The group arrays of c (peers, grants, sgrants, probe_ref), zeroed; before
+ * c->group is set.  Returns false when memory ran out. */
+bool conn_group_alloc(mps_conn *c);
 void conn_ack_soon(mps_conn *c);
 void conn_ack_peer(mps_conn *c, uint8_t peer);
 size_t conn_live_subflows(const mps_conn *c, const mps_sf *except);

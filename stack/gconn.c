@@ -972,7 +972,7 @@ bool gs_setup_key(mps_conn *c)
 			break;
 		key = 0;
 	}
-	if (key == 0)
+	if (key == 0 || !conn_group_alloc(c))
 		return false;
 	c->group = true;
 	c->group_n = n;
@@ -1013,6 +1013,10 @@ bool gs_listen_syn(mps_stack *s, const mps_pkt *p, const mps_opts *o, uint64_t n
 		}
 	} else {
 		c = conn_new_keyed(s, true, key_s);
+		if (c != NULL && !conn_group_alloc(c)) {
+			conn_free(c);
+			c = NULL;
+		}
 		if (c == NULL) {
 			s->st.drop_other++;
 			mps_memzero(&key_s, sizeof(key_s));
