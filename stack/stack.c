@@ -26,10 +26,29 @@
 
 void stack_random(mps_stack *s, void *buf, size_t len)
 {
-	if (s->cfg.cb.random != NULL)
+	uint8_t *out = buf;
+
+	if (s->cfg.cb.random != NULL) {
 		s->cfg.cb.random(s->cfg.user, buf, len);
-	else
-		mps_random_bytes(buf, len);
+		return;
+	}
+	/* A handshake asks for a few bytes several times (key, ISS, nonce):
+	 * one getrandom() per 256 bytes instead of one per call.
+	 * Bytes handed out are wiped from the pool. */
+	while (len > 0) {
+		size_t n;
+
+		if (s->rnd_left == 0) {
+			mps_random_bytes(s->rnd_pool, sizeof(s->rnd_pool));
+			s->rnd_left = sizeof(s->rnd_pool);
+		}
+		n = len < s->rnd_left ? len : s->rnd_left;
+		memcpy(out, s->rnd_pool + sizeof(s->rnd_pool) - s->rnd_left, n);
+		mps_memzero(s->rnd_pool + sizeof(s->rnd_pool) - s->rnd_left, n);
+		s->rnd_left -= n;
+		out += n;
+		len -= n;
+	}
 }
 
 void stack_output(mps_stack *s, const uint8_t *pkt, size_t len)
@@ -330,6 +349,7 @@ void mps_stack_free(mps_stack *s)
 	while (s->conns != NULL)
 		conn_free(s->conns);
 	mps_memzero(s->group_key, sizeof(s->group_key));
+	mps_memzero(s->rnd_pool, sizeof(s->rnd_pool));
 	free(s->obuf);
 	free(s->sf_hash);
 	free(s->tok_hash);

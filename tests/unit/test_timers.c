@@ -2,6 +2,7 @@
  * test_timers.c - the stack's timer heap (stack.c): many connections with
  * random deadlines come out in deadline order, each exactly when due, and
  * connections whose deadline moved or that were freed are handled right.
+ * Also the other per-handshake savings of stack.c: the random pool.
  */
 #include "unit.h"
 
@@ -164,10 +165,46 @@ static void test_timers_hash_sized_from_max_conns(void)
 	mps_stack_free(s);
 }
 
+/* Without a random callback, stack_random serves the bytes of one
+ * getrandom() over several calls: they never repeat across calls or pool
+ * refills, and every byte handed out is wiped from the pool. */
+static void test_stack_random_pool_serves_and_wipes(void)
+{
+	mps_config cfg;
+	mps_stack *s;
+	static uint64_t v[200];
+	size_t i, j, used;
+	bool distinct = true, wiped = true;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.cb.output = tm_output;
+	CU_ASSERT_FATAL(mps_stack_new(&s, &cfg) == 0);
+	for (i = 0; i < 200; i++)
+		stack_random(s, &v[i], sizeof(v[i])); /* 1600 bytes: several refills */
+	for (i = 0; i < 200; i++)
+		for (j = i + 1; j < 200; j++)
+			distinct = distinct && v[i] != v[j];
+	CU_ASSERT_TRUE(distinct);
+	/* A 3-byte read leaves the rest of the pool for later calls. */
+	{
+		uint8_t b[3];
+		size_t before = s->rnd_left;
+		stack_random(s, b, sizeof(b));
+		CU_ASSERT_EQUAL(s->rnd_left, before >= 3 ? before - 3 : sizeof(s->rnd_pool) - 3);
+	}
+	used = sizeof(s->rnd_pool) - s->rnd_left;
+	CU_ASSERT(used > 0);
+	for (i = 0; i < used; i++)
+		wiped = wiped && s->rnd_pool[i] == 0;
+	CU_ASSERT_TRUE(wiped);
+	mps_stack_free(s);
+}
+
 static CU_TestInfo tests_timers[] = {
     {"timers_heap_order_update_remove", test_timers_heap_order_update_remove},
     {"timers_rearm_at_now_once", test_timers_rearm_at_now_once},
     {"timers_hash_sized_from_max_conns", test_timers_hash_sized_from_max_conns},
+    {"stack_random_pool_serves_and_wipes", test_stack_random_pool_serves_and_wipes},
     CU_TEST_INFO_NULL,
 };
 
