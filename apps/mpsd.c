@@ -281,7 +281,6 @@ static void mpsd_on_accept(struct mpsd *d, mps_conn *c)
 	mps_relay *r = NULL;
 	int err;
 
-	mps_conn_get_info(c, &ci, NULL, 0);
 	if (d->http != NULL) {
 		mps_http_session *h;
 
@@ -315,6 +314,9 @@ static void mpsd_on_accept(struct mpsd *d, mps_conn *c)
 		return;
 	}
 	mpsd_add_relay(d, r);
+	if (mps_log_level() < 1)
+		return; /* the addresses are not formatted for nothing */
+	mps_conn_get_info(c, &ci, NULL, 0);
 	mps_log(1, "conn #%llu (%s) accepted: %s -> %s, %s", (unsigned long long)r->id, r->app,
 		mps_addr_format(&ci.remote, a), mps_addr_format(&ci.local, b),
 		ci.fallback ? "fallback"
