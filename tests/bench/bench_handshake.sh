@@ -17,7 +17,14 @@
 # Kernel: the same client against a kernel MPTCP listener (connload serve -x: accept, close
 # at once) pinned to CPU 1 in srv.  The kernel's packet processing runs partly in softirq on
 # whichever CPU the packets arrive on, so the kernel figure is not strictly one core.
-# Figure: completed handshakes / elapsed seconds.  The machine is shared: timings are noisy.
+# Receive packet steering (rps_cpus) puts what arrives at cli on CPU 0 and what arrives at srv
+# on CPU 1, so each side's kernel processing stays on its own CPU.
+# The client (a kernel MPTCP connect + close per handshake, on one CPU) is the limit of the
+# achieved rate, for mpsd and for the kernel listener alike.  The figure is therefore the
+# server's capacity: achieved handshakes/s divided by the share of a CPU the server side used
+# (its process time - mpsd, or the listener - plus CPU 1's softirq time, /proc/stat).  Both
+# are printed, with mpsd's CPU time per handshake.  The machine is shared: timings are noisy.
+# BENCH_PERF=FILE also records a perf profile of mpsd during the run.
 #
 # Prints one JSON row on stdout; diagnostics on stderr.  Exit 0 when the row was measured,
 # 77 when it cannot run, 1 on a failure.
