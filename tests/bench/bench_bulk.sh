@@ -1,0 +1,160 @@
+#!/bin/bash
+#
+# bench_bulk.sh - unlimited bulk goodput and its CPU cost (rows a, b, g).
+# bench-rows: a b g
+#
+# One file of BULK_MB MiB (default 1024; BENCH_QUICK=1: 256) over veths with no rate limit,
+# fetched with curl to /dev/null inside the client namespace (status and length checked on
+# every timed transfer, the sha256 once per setup in a second, untimed transfer).  Goodput is
+# bytes * 8 / curl's total time, in Gbit/s (10^9).
+#
+#   a  topo_one_server_two_paths.  Ours: mpsd server (--addr SRV_STACK1 --addr SRV_STACK2,
+#      --announce SRV_STACK2) and mpsd client --connect SRV_STACK1: the client joins the
+#      announced address over path 2.  Kernel: kserve.py --mptcp (sendfile on an MPTCP socket)
+#      on SRV_STACK1 (put on lo), a curl client under mptcpize with a subflow endpoint on A_C2
+#      ("ip mptcp endpoint add 10.0.2.1 dev c2 subflow"): its second subflow goes over path 2.
+#      Target: ours >= 50 % of the kernel.
+#   b  topo_two_servers, the group: two mpsd servers with one --group-key, srv1 --announce srv2,
+#      mpsd client --group --connect srv1.  The kernel has no equivalent: the row is set
+#      against row a's kernel figure (no target).
+#   g  CPU time per GB delivered in the runs of row a: the busy time of every core in
+#      /proc/stat (user + nice + system + irq + softirq; everything the machine did,
+#      other work on it included) over the transfer, divided by the GB (10^9 bytes)
+#      delivered.  Lower is better; the ratio is ours / kernel.
+# Each figure is the best of BULK_RUNS (default 2; quick: 1) transfers, to damp other work
+# on the machine.  Bytes per path are logged to standard error (both paths must carry data).
+
+# shellcheck source=tests/bench/common.sh
+. "$(dirname "$0")/common.sh"
+
+if [ "$BENCH_QUICK" = 1 ]; then
+	BULK_MB=${BULK_MB:-256}
+	BULK_RUNS=${BULK_RUNS:-1}
+else
+	BULK_MB=${BULK_MB:-1024}
+	BULK_RUNS=${BULK_RUNS:-2}
+fi
+ROWS=${BENCH_ROWS:-a b g}
+
+require_base
+require_mpsd
+work_dir
+mkdir -p "$WORK/www"
+make_file "$WORK/www/file" "$BULK_MB"
+SIZE=$((BULK_MB * 1048576))
+REF_SHA=$(sha_of "$WORK/www/file")
+
+wants() { [[ " $ROWS " == *" $1 "* ]]; }
+
+# timed NS URL: BULK_RUNS transfers of URL; sets BEST_GBIT (the best goodput) and
+# BEST_CPU (CPU seconds per GB of the run with the least, not necessarily the same run).
+timed() {
+	local ns=$1 url=$2 i c0 c1 cpu
+	BEST_GBIT= BEST_CPU=
+	for ((i = 1; i <= BULK_RUNS; i++)); do
+		c0=$(cpu_ticks)
+		bulk_get "$ns" "$url" "$SIZE"
+		c1=$(cpu_ticks)
+		cpu=$(awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" -v b="$SIZE" \
+			'BEGIN { printf "%.3f", t / hz / (b / 1e9) }')
+		log "  run $i: $GET_SECS s, $GET_GBIT Gbit/s, $cpu CPU s/GB"
+		BEST_GBIT=$(awk -v a="$BEST_GBIT" -v b="$GET_GBIT" 'BEGIN { print (a == "" || b > a) ? b : a }')
+		BEST_CPU=$(awk -v a="$BEST_CPU" -v b="$cpu" 'BEGIN { print (a == "" || b < a) ? b : a }')
+	done
+}
+
+# check_sha NS URL WHAT: one more (untimed) transfer must be byte-exact.
+check_sha() {
+	local got
+	got=$(sha_get "$1" "$2")
+	[ "$got" = "$REF_SHA" ] || fail "$3: sha256 mismatch (got '$got', want $REF_SHA)"
+	log "$3: sha256 ok"
+}
+
+# path_note NS IFACE...: log the bytes each interface carried since paths_reset; sets
+# PATH_NOTE when one of them carried less than 5 % of what the transfers moved.
+path_note() {
+	local ns=$1 i b tot=0 out=''
+	shift
+	PATH_NOTE=
+	for i in "$@"; do
+		b=$(path_bytes "$ns" "$i")
+		tot=$((tot + b))
+		out="$out $i=$((b / 1048576))MiB"
+	done
+	log "bytes per path:$out"
+	for i in "$@"; do
+		b=$(path_bytes "$ns" "$i")
+		[ $((b * 20)) -ge "$tot" ] || PATH_NOTE="path $i carried under 5 % of the bytes"
+	done
+}
+
+OURS_A= KERN_A= OURS_CPU= KERN_CPU= NOTE_A= OURS_B= NOTE_B=
+
+run_ours_one() {
+	log "== ours, one server, two subflows, $BULK_MB MiB"
+	topo_one_server_two_paths
+	ours_one_server
+	paths_reset "$NS_CLI" c1 c2
+	timed "$NS_CLI" "$URL"
+	OURS_A=$BEST_GBIT OURS_CPU=$BEST_CPU
+	path_note "$NS_CLI" c1 c2
+	NOTE_A=${PATH_NOTE:+ours: $PATH_NOTE}
+	check_sha "$NS_CLI" "$URL" "ours a"
+	mpsd_check "$MPSD_CLIENT_PID" client
+	mpsd_check "$MPSD_SERVER_PID" server
+	topo_teardown
+}
+
+run_kernel_one() {
+	log "== kernel MPTCP, one server, two subflows, $BULK_MB MiB"
+	topo_one_server_two_paths
+	kernel_one_server
+	paths_reset "$NS_CLI" c1 c2
+	nstat_reset "$NS_SRV"
+	timed "$NS_CLI" "$URL"
+	KERN_A=$BEST_GBIT KERN_CPU=$BEST_CPU
+	path_note "$NS_CLI" c1 c2
+	[ -z "$PATH_NOTE" ] || NOTE_A="${NOTE_A:+$NOTE_A; }kernel: $PATH_NOTE"
+	log "kernel: MPTcpExtMPJoinSynRx = $(nstat_get "$NS_SRV" MPTcpExtMPJoinSynRx)," \
+		"fallbacks $(fallback_count "$NS_SRV")"
+	check_sha "$NS_CLI" "$URL" "kernel a"
+	CURL_WRAP=()
+	topo_teardown
+}
+
+run_ours_group() {
+	log "== ours, the group: two servers, $BULK_MB MiB"
+	topo_two_servers
+	ours_group
+	paths_reset "$NS_CLI" c1 c2
+	timed "$NS_CLI" "$URL"
+	OURS_B=$BEST_GBIT
+	path_note "$NS_CLI" c1 c2
+	NOTE_B=${PATH_NOTE:+ours: $PATH_NOTE}
+	check_sha "$NS_CLI" "$URL" "ours b"
+	mpsd_check "$MPSD_CLIENT_PID" client
+	mpsd_check "${GROUP_PID[1]}" srv1
+	mpsd_check "${GROUP_PID[2]}" srv2
+	topo_teardown
+}
+
+if wants a || wants g; then
+	run_ours_one
+	run_kernel_one
+fi
+if wants a; then
+	bench_row a "1 conn, 2 subflows, 1 server, unlimited" "$OURS_A" "$KERN_A" Gbit/s \
+		"ratio >= 0.50" "$(holds 'o >= 0.5 * k' o="$OURS_A" k="$KERN_A")" "" "$NOTE_A"
+fi
+if wants b; then
+	[ -n "$KERN_A" ] || run_kernel_one
+	run_ours_group
+	bench_row b "1 conn, group of 2 servers, unlimited (kernel: row a)" "$OURS_B" "$KERN_A" \
+		Gbit/s "none (kernel has no group)" null "" "$NOTE_B"
+fi
+if wants g; then
+	bench_row g "CPU s per GB delivered, row a's runs (lower is better)" "$OURS_CPU" \
+		"$KERN_CPU" "CPU s/GB" "report (all cores, whole machine)" null
+fi
+pass
