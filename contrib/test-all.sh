@@ -13,6 +13,10 @@
 #   3. the same under --enable-asan (ASan + UBSan)
 #   4. make distcheck
 #   5. tests/netns/run.sh                integration against the kernel's MPTCP
+#   6. tests/bench/run.sh                the benchmark table, report-only (a missed target
+#                                        does not fail the run), BENCH_QUICK=1 (a few
+#                                        minutes); BENCH=0 skips it, BENCH_QUICK=0 runs the
+#                                        full suite (about 10 minutes)
 # Build trees live in $BUILD_ROOT (default ./_build); logs are kept there.
 set -eu
 
@@ -74,4 +78,12 @@ if [ "$(id -u)" != 0 ]; then
 	echo "skipped: needs root"
 	exit 0
 fi
-BUILDDIR="$BUILD_ROOT/release" "$src/tests/netns/run.sh"
+rc=0
+BUILDDIR="$BUILD_ROOT/release" "$src/tests/netns/run.sh" || rc=$?
+
+if [ "${BENCH:-1}" != 0 ]; then
+	stage "benchmarks against the Linux kernel (report-only)"
+	BUILDDIR="$BUILD_ROOT/release" LOGDIR="$BUILD_ROOT/bench" BENCH_QUICK=${BENCH_QUICK:-1} \
+		BENCH_STRICT= "$src/tests/bench/run.sh" || rc=1
+fi
+exit "$rc"

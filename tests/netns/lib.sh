@@ -652,7 +652,7 @@ fallback_count() {
 # if_bytes NS IFACE: rx_bytes + tx_bytes of IFACE.
 if_bytes() {
 	ip netns exec "$1" sh -c "cat /sys/class/net/$2/statistics/rx_bytes \
-		/sys/class/net/$2/statistics/tx_bytes" | awk '{ s += $1 } END { print s + 0 }'
+		/sys/class/net/$2/statistics/tx_bytes" | awk '{ s += $1 } END { printf "%.0f\n", s }'
 }
 
 # paths_reset NS IFACE...: remember the byte counters of the interfaces.
