@@ -150,11 +150,12 @@ fi
 if wants b; then
 	[ -n "$KERN_A" ] || run_kernel_one
 	run_ours_group
-	bench_row b "1 conn, group of 2 servers, unlimited (kernel: row a)" "$OURS_B" "$KERN_A" \
-		Gbit/s "none (kernel has no group)" null "" "$NOTE_B"
+	bench_row b "1 conn, group of 2 servers, unlimited" "$OURS_B" "$KERN_A" Gbit/s \
+		"none (kernel: row a's)" null "" "${NOTE_B:+$NOTE_B; }b: the kernel has no group; its figure is row a's"
 fi
 if wants g; then
-	bench_row g "CPU s per GB delivered, row a's runs (lower is better)" "$OURS_CPU" \
-		"$KERN_CPU" "CPU s/GB" "report (all cores, whole machine)" null
+	bench_row g "CPU s per GB delivered in row a (all cores)" "$OURS_CPU" "$KERN_CPU" \
+		"s/GB" "none (lower is better)" null "" \
+		"g: /proc/stat user+nice+system+irq+softirq of the whole machine, other work on it included"
 fi
 pass

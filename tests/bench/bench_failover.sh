@@ -94,17 +94,17 @@ for c in $FAIL_CASES; do
 		gap group kill
 		ours=$GAP
 		[ -n "$KGAP" ] || { gap kernel down && KGAP=$GAP; }
-		w="srv1 SIGKILLed mid-transfer, $(mbit_of "$FAIL_RATE") Mbit/s links, longest gap:"
-		bench_row d "$w ours group; kernel 1 server, path 1 down" "$ours" "$KGAP" ms \
+		w="$(mbit_of "$FAIL_RATE") Mbit/s links, longest gap: srv1 SIGKILLed (group)"
+		bench_row d "$w" "$ours" "$KGAP" ms \
 			"ours <= $GAP_MAX_MS" "$(holds "o <= $GAP_MAX_MS" o="$ours")" "" \
-			"kernel: no equivalent to a server's death; its figure is one MPTCP server losing path 1's link"
+			"srv1 SIGKILLed: the kernel cannot carry a connection across servers; its figure is one MPTCP server losing path 1's link"
 		;;
 	down)
 		gap one down
 		ours=$GAP
 		[ -n "$KGAP" ] || { gap kernel down && KGAP=$GAP; }
-		w="path 1 link down mid-transfer, $(mbit_of "$FAIL_RATE") Mbit/s links, longest gap:"
-		bench_row d "$w ours 1 server; kernel 1 server" "$ours" "$KGAP" ms \
+		w="$(mbit_of "$FAIL_RATE") Mbit/s links, longest gap: path 1 down (1 server)"
+		bench_row d "$w" "$ours" "$KGAP" ms \
 			"ours <= $GAP_MAX_MS" "$(holds "o <= $GAP_MAX_MS" o="$ours")"
 		;;
 	*) fail "unknown case $c in FAIL_CASES" ;;

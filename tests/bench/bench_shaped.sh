@@ -135,13 +135,13 @@ for pair in $SHAPED_PAIRS; do
 			[ "$s" = kernel ] && continue
 			share=$(calc '100 * g / c' g="${FREE[$s]}" c="$CAP")
 			case $s in
-			group) w="group, 2 servers" ;;
+			group) w="group of 2 servers" ;;
 			one) w="1 server, 2 subflows" ;;
 			esac
-			bench_row c "$label tbf, share of capacity: ours $w; kernel MPTCP 1 server" \
-				"$share" "$kshare" "% of capacity" "ours >= 95 and >= kernel" \
+			bench_row c "$label, share of capacity: $w" \
+				"$share" "$kshare" "%" "ours >= 95 and >= kernel" \
 				"$(holds 'o >= 95 && o >= k' o="$share" k="$kshare")" "" \
-				"capacity $CAP Mbit/s = kernel TCP on each link alone"
+				"$label: capacity $CAP Mbit/s (kernel TCP on each link alone), kernel MPTCP ${FREE[kernel]} Mbit/s"
 		done
 	fi
 	if wants loss; then
@@ -154,13 +154,13 @@ for pair in $SHAPED_PAIRS; do
 			[ "$s" = kernel ] && continue
 			keep=$(calc '100 * l / f' l="${LOSSY[$s]}" f="${FREE[$s]}")
 			case $s in
-			group) w="group" ;;
-			one) w="1 server" ;;
+			group) w="group of 2 servers" ;;
+			one) w="1 server, 2 subflows" ;;
 			esac
-			bench_row loss "$label, $LOSS_PCT % loss: goodput kept, ours $w; kernel MPTCP" \
-				"$keep" "$kkeep" "% of loss-free" "ours >= 80" \
+			bench_row loss "$label, $LOSS_PCT % loss, % of loss-free kept: $w" \
+				"$keep" "$kkeep" "%" "ours >= 80" \
 				"$(holds 'o >= 80' o="$keep")" "" \
-				"under loss: ours ${LOSSY[$s]}, kernel ${LOSSY[kernel]} Mbit/s"
+				"$label, $LOSS_PCT % loss, $w: ours ${FREE[$s]} -> ${LOSSY[$s]} Mbit/s, kernel MPTCP ${FREE[kernel]} -> ${LOSSY[kernel]} Mbit/s"
 		done
 	fi
 done

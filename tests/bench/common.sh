@@ -97,10 +97,14 @@ bulk_get() {
 	GET_GBIT=$(awk -v b="$size" -v s="$secs" 'BEGIN { printf "%.3f", b * 8 / s / 1e9 }')
 }
 
-# sha_get NS URL: the sha256 of the body of a GET of URL inside NS (empty on failure).
+# sha_get NS URL: the sha256 of the body of a GET of URL inside NS (empty on failure).  The
+# body goes to a file first: a reader as slow as sha256sum on a pipe makes the receive window
+# close and open again, which is not what the timed transfers measure.
 sha_get() {
-	ip netns exec "$1" "${CURL_WRAP[@]}" curl -sS --fail --max-time "$TRANSFER_TIMEOUT" "$2" |
-		sha256sum | cut -d' ' -f1
+	local f=$WORK/sha_get.body
+	ip netns exec "$1" "${CURL_WRAP[@]}" curl -sS --fail --max-time "$TRANSFER_TIMEOUT" \
+		-o "$f" "$2" && sha_of "$f"
+	rm -f "$f"
 }
 
 # kserve NS ADDR PORT DIR [--mptcp]: tests/bench/kserve.py (a sendfile HTTP server on a

@@ -9,8 +9,9 @@ ROWS.jsonl holds one JSON object per line, as the tests/bench/bench_*.sh scripts
      "ratio": 0.46, "target": "ratio >= 0.50", "pass": false, "note": "..."}
 
 ours, kernel, ratio may be null (printed as an em dash), pass true, false or null (no
-target: "-"); note is optional and printed under the table with the row's letter.  Rows are
-printed in the order given.  Lines that are not JSON objects with a "row" are skipped.
+target: "-"); note is optional and printed under the table with the row's name (each
+distinct note once).  Rows are printed by name, one-letter names first (a, b, c, ..., then
+"loss"), in the order given within a name.  Lines that are not JSON objects with a "row" are skipped.
 Prints the number of targets met and missed on the last line.  Standard library only.
 """
 
@@ -64,6 +65,7 @@ def main():
                 continue
             if isinstance(r, dict) and "row" in r:
                 rows.append(r)
+    rows.sort(key=lambda r: (len(str(r["row"])) > 1, str(r["row"])))
     table = [[h for _, h in COLS]] + [[cell(r, k) for k, _ in COLS] for r in rows]
     width = [max(len(t[i]) for t in table) for i in range(len(COLS))]
     right = {"ours", "kernel", "ratio"}
@@ -80,7 +82,10 @@ def main():
     print("  ".join("-" * w for w in width))
     for t in table[1:]:
         print(line(t))
-    notes = [(r["row"], r["note"]) for r in rows if r.get("note")]
+    notes = []
+    for r in rows:
+        if r.get("note") and (r["row"], r["note"]) not in notes:
+            notes.append((r["row"], r["note"]))
     for row, note in notes:
         print("  (%s) %s" % (row, note))
     met = sum(1 for r in rows if r.get("pass") is True)
