@@ -110,4 +110,4 @@ for c in $FAIL_CASES; do
 	*) fail "unknown case $c in FAIL_CASES" ;;
 	esac
 done
-pass
+pass "cases $FAIL_CASES"

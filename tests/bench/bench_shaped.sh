@@ -164,4 +164,4 @@ for pair in $SHAPED_PAIRS; do
 		done
 	fi
 done
-pass
+pass "rows $ROWS"

@@ -79,6 +79,17 @@ cpu_ticks() {
 
 CLK_TCK=$(getconf CLK_TCK)
 
+# proc_ticks PID...: user + system time of those processes so far, in clock ticks (0 for one
+# that is gone).
+proc_ticks() {
+	local p t=0 f
+	for p in "$@"; do
+		f=$(cut -d' ' -f14,15 "/proc/$p/stat" 2>/dev/null) || continue
+		t=$((t + ${f% *} + ${f#* }))
+	done
+	echo "$t"
+}
+
 # CURL_WRAP: a command that bulk_get and sha_get put before curl, e.g. (mptcpize run).
 CURL_WRAP=()
 
@@ -156,6 +167,7 @@ ours_group() {
 	[ -f "$WORK/group.key" ] || group_key "$WORK/group.key"
 	group_server 1 "$WORK/www" "$WORK/group.key" --announce "$(url_host "$SRV2_STACK"):$PORT"
 	group_server 2 "$WORK/www" "$WORK/group.key"
+	# shellcheck disable=SC2119 # no extra arguments
 	group_client
 	URL="$PLAYER_BASE/file"
 }

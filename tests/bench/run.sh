@@ -119,7 +119,7 @@ for s in "${scripts[@]}"; do
 			done
 			ip netns del "$ns" 2>/dev/null
 		done
-		problem="${problem:+$problem, }left namespaces behind: $(echo $leaked)"
+		problem="${problem:+$problem, }left namespaces behind: $(tr "\n" " " <<<"$leaked")"
 	fi
 	if [ -n "$problem" ]; then
 		nfail=$((nfail + 1))
