@@ -51,14 +51,15 @@ TIMED_PIDS=()
 # BEST_CPU (CPU seconds per GB of the run with the least, not necessarily the same run).
 # Logs, as a diagnostic less disturbed by other work on the machine, the CPU time of the
 # processes in TIMED_PIDS (the mpsd processes; kserve.py for the kernel, whose TCP work is
-# mostly in softirq and not counted there).
+# mostly in softirq and not counted there).  Returns 1 (trouble) at the first transfer that
+# fails.
 timed() {
 	local ns=$1 url=$2 i c0 c1 cpu p0 p1 pcpu
 	BEST_GBIT='' BEST_CPU=''
 	for ((i = 1; i <= BULK_RUNS; i++)); do
 		p0=$(proc_ticks "${TIMED_PIDS[@]}")
 		c0=$(cpu_ticks)
-		bulk_get "$ns" "$url" "$SIZE"
+		bulk_get "$ns" "$url" "$SIZE" || return 1
 		c1=$(cpu_ticks)
 		p1=$(proc_ticks "${TIMED_PIDS[@]}")
 		cpu=$(awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" -v b="$SIZE" \
@@ -67,16 +68,20 @@ timed() {
 			'BEGIN { printf "%.3f", t / hz / (b / 1e9) }')
 		log "  run $i: $GET_SECS s, $GET_GBIT Gbit/s, $cpu CPU s/GB" \
 			"(of which the server and client processes: $pcpu)"
-		BEST_GBIT=$(awk -v a="$BEST_GBIT" -v b="$GET_GBIT" 'BEGIN { print (a == "" || b > a) ? b : a }')
+		BEST_GBIT=$(awk -v a="$BEST_GBIT" -v b="$GET_GBIT" \
+			'BEGIN { print (a == "" || b > a) ? b : a }')
 		BEST_CPU=$(awk -v a="$BEST_CPU" -v b="$cpu" 'BEGIN { print (a == "" || b < a) ? b : a }')
 	done
 }
 
-# check_sha NS URL WHAT: one more (untimed) transfer must be byte-exact.
-check_sha() {
+# measure NS URL WHAT: timed, then one more (untimed) transfer that must be byte-exact.
+# Returns 1 (trouble) when a transfer failed.
+measure() {
 	local got
+	timed "$1" "$2" || return 1
 	got=$(sha_get "$1" "$2")
-	[ "$got" = "$REF_SHA" ] || fail "$3: sha256 mismatch (got '$got', want $REF_SHA)"
+	[ "$got" = "$REF_SHA" ] ||
+		{ trouble "$3: sha256 mismatch (got '$got', want $REF_SHA)"; return 1; }
 	log "$3: sha256 ok"
 }
 
@@ -100,19 +105,26 @@ path_note() {
 
 OURS_A='' KERN_A='' OURS_CPU='' KERN_CPU='' NOTE_A='' OURS_B='' NOTE_B=''
 
+# note_add VAR TEXT: append TEXT to the note in VAR.
+note_add() {
+	[ -n "$2" ] || return 0
+	printf -v "$1" '%s' "${!1:+${!1}; }$2"
+}
+
 run_ours_one() {
 	log "== ours, one server, two subflows, $BULK_MB MiB"
 	topo_one_server_two_paths
 	ours_one_server
 	TIMED_PIDS=("$MPSD_CLIENT_PID" "$MPSD_SERVER_PID")
 	paths_reset "$NS_CLI" c1 c2
-	timed "$NS_CLI" "$URL"
-	OURS_A=$BEST_GBIT OURS_CPU=$BEST_CPU
+	if measure "$NS_CLI" "$URL" "ours a" && alive "$MPSD_CLIENT_PID" client &&
+		alive "$MPSD_SERVER_PID" server; then
+		OURS_A=$BEST_GBIT OURS_CPU=$BEST_CPU
+	else
+		note_add NOTE_A "ours failed: $LAST_ERR"
+	fi
 	path_note "$NS_CLI" c1 c2
-	NOTE_A=${PATH_NOTE:+ours: $PATH_NOTE}
-	check_sha "$NS_CLI" "$URL" "ours a"
-	mpsd_check "$MPSD_CLIENT_PID" client
-	mpsd_check "$MPSD_SERVER_PID" server
+	note_add NOTE_A "${PATH_NOTE:+ours: $PATH_NOTE}"
 	topo_teardown
 }
 
@@ -123,14 +135,16 @@ run_kernel_one() {
 	TIMED_PIDS=("$BG_PID")
 	paths_reset "$NS_CLI" c1 c2
 	nstat_reset "$NS_SRV"
-	timed "$NS_CLI" "$URL"
-	KERN_A=$BEST_GBIT KERN_CPU=$BEST_CPU
+	if measure "$NS_CLI" "$URL" "kernel a"; then
+		KERN_A=$BEST_GBIT KERN_CPU=$BEST_CPU
+	else
+		note_add NOTE_A "kernel failed: $LAST_ERR"
+	fi
+	CURL_WRAP=()
 	path_note "$NS_CLI" c1 c2
-	[ -z "$PATH_NOTE" ] || NOTE_A="${NOTE_A:+$NOTE_A; }kernel: $PATH_NOTE"
+	note_add NOTE_A "${PATH_NOTE:+kernel: $PATH_NOTE}"
 	log "kernel: MPTcpExtMPJoinSynRx = $(nstat_get "$NS_SRV" MPTcpExtMPJoinSynRx)," \
 		"fallbacks $(fallback_count "$NS_SRV")"
-	check_sha "$NS_CLI" "$URL" "kernel a"
-	CURL_WRAP=()
 	topo_teardown
 }
 
@@ -140,14 +154,14 @@ run_ours_group() {
 	ours_group
 	TIMED_PIDS=("$MPSD_CLIENT_PID" "${GROUP_PID[1]}" "${GROUP_PID[2]}")
 	paths_reset "$NS_CLI" c1 c2
-	timed "$NS_CLI" "$URL"
-	OURS_B=$BEST_GBIT
+	if measure "$NS_CLI" "$URL" "ours b" && alive "$MPSD_CLIENT_PID" client &&
+		alive "${GROUP_PID[1]}" srv1 && alive "${GROUP_PID[2]}" srv2; then
+		OURS_B=$BEST_GBIT
+	else
+		note_add NOTE_B "ours failed: $LAST_ERR"
+	fi
 	path_note "$NS_CLI" c1 c2
-	NOTE_B=${PATH_NOTE:+ours: $PATH_NOTE}
-	check_sha "$NS_CLI" "$URL" "ours b"
-	mpsd_check "$MPSD_CLIENT_PID" client
-	mpsd_check "${GROUP_PID[1]}" srv1
-	mpsd_check "${GROUP_PID[2]}" srv2
+	note_add NOTE_B "${PATH_NOTE:+ours: $PATH_NOTE}"
 	topo_teardown
 }
 
@@ -160,14 +174,15 @@ if wants a; then
 		"ratio >= 0.50" "$(holds 'o >= 0.5 * k' o="$OURS_A" k="$KERN_A")" "" "$NOTE_A"
 fi
 if wants b; then
-	[ -n "$KERN_A" ] || run_kernel_one
+	wants a || wants g || run_kernel_one
 	run_ours_group
 	bench_row b "1 conn, group of 2 servers, unlimited" "$OURS_B" "$KERN_A" Gbit/s \
-		"none (kernel: row a's)" null "" "${NOTE_B:+$NOTE_B; }b: the kernel has no group; its figure is row a's"
+		"none (kernel: row a's)" null "" \
+		"${NOTE_B:+$NOTE_B; }the kernel has no group; its figure is row a's"
 fi
 if wants g; then
 	bench_row g "CPU s per GB delivered in row a (all cores)" "$OURS_CPU" "$KERN_CPU" \
 		"s/GB" "none (lower is better)" null "" \
-		"g: /proc/stat user+nice+system+irq+softirq of the whole machine, other work on it included"
+		"/proc/stat user+nice+system+irq+softirq of the whole machine, other work on it included"
 fi
 pass "rows $ROWS"

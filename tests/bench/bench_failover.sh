@@ -39,7 +39,8 @@ mkdir -p "$WORK/www"
 make_file "$WORK/www/file" "$FAIL_MB"
 
 # gap SETUP EVENT: one transfer with SETUP (group, one, kernel) and EVENT (kill: SIGKILL of
-# srv1's mpsd; down: path 1's link down at the server) at half the file.  Sets GAP (ms).
+# srv1's mpsd; down: path 1's link down at the server) at half the file.  Sets GAP (ms; null
+# when the transfer failed or an mpsd died, with ERR saying why).
 gap() {
 	local setup=$1 ev=$2 what=$1-$2 gp rc half t_ev at
 	log "== $what: $FAIL_RATE per link, $FAIL_MB MiB"
@@ -59,8 +60,13 @@ gap() {
 	gp=$BG_PID
 	CURL_WRAP=()
 	half=$((FAIL_MB * 1048576 / 2))
-	wait_file_size "$WORK/got-$what" "$half" 60 ||
-		fail "$what: the player did not get half the file within 60 s"
+	GAP=null ERR=''
+	if ! wait_file_size "$WORK/got-$what" "$half" 60; then
+		trouble "$what: the player did not get half the file within 60 s"
+		ERR=$LAST_ERR
+		topo_teardown
+		return 1
+	fi
 	t_ev=$(now_ms)
 	case $setup/$ev in
 	group/kill) group_kill 1 ;;
@@ -71,41 +77,54 @@ gap() {
 	wait "$gp"
 	rc=$?
 	J=$(grep '^{' "$WORK/$what.json")
-	[ "$rc" = 0 ] || fail "$what: the player failed: $J"
-	[ "$(json_get "$J" sha256)" = "$(sha_of "$WORK/www/file")" ] ||
-		fail "$what: sha256 mismatch: $J"
 	rm -f "$WORK/got-$what"
+	if [ "$rc" != 0 ]; then
+		trouble "$what: the player failed: $J"
+	elif [ "$(json_get "$J" sha256)" != "$(sha_of "$WORK/www/file")" ]; then
+		trouble "$what: sha256 mismatch: $J"
+	fi || {
+		ERR=$LAST_ERR
+		topo_teardown
+		return 1
+	}
 	GAP=$(json_get "$J" gap_ms)
 	at=$(awk -v k="$t_ev" -v s="$(json_get "$J" start_epoch_ms)" \
 		'BEGIN { printf "%.3f", (k - s) / 1000 }')
 	log "$what: byte-exact in $(json_get "$J" seconds) s, $ev at $at s, longest gap $GAP ms" \
 		"at $(json_get "$J" gap_at_s) s"
 	case $setup in
-	group) mpsd_check "$MPSD_CLIENT_PID" client && mpsd_check "${GROUP_PID[2]}" srv2 ;;
-	one) mpsd_check "$MPSD_CLIENT_PID" client && mpsd_check "$MPSD_SERVER_PID" server ;;
-	esac
+	group) alive "$MPSD_CLIENT_PID" client && alive "${GROUP_PID[2]}" srv2 ;;
+	one) alive "$MPSD_CLIENT_PID" client && alive "$MPSD_SERVER_PID" server ;;
+	esac || { GAP=null ERR=$LAST_ERR; }
 	topo_teardown
 }
 
-KGAP=
+KGAP='' KERR=''
+kernel_gap() {
+	[ -n "$KGAP" ] && return 0
+	gap kernel down
+	KGAP=$GAP KERR=${ERR:+kernel failed: $ERR}
+}
+
 for c in $FAIL_CASES; do
 	case $c in
 	kill)
 		gap group kill
-		ours=$GAP
-		[ -n "$KGAP" ] || { gap kernel down && KGAP=$GAP; }
+		ours=$GAP oerr=${ERR:+ours failed: $ERR}
+		kernel_gap
 		w="$(mbit_of "$FAIL_RATE") Mbit/s links, longest gap: srv1 SIGKILLed (group)"
 		bench_row d "$w" "$ours" "$KGAP" ms \
 			"ours <= $GAP_MAX_MS" "$(holds "o <= $GAP_MAX_MS" o="$ours")" "" \
-			"srv1 SIGKILLed: the kernel cannot carry a connection across servers; its figure is one MPTCP server losing path 1's link"
+			"${oerr:+$oerr; }${KERR:+$KERR; }srv1 SIGKILLed: the kernel cannot carry a connection across servers; its figure is one MPTCP server losing path 1's link"
 		;;
 	down)
 		gap one down
-		ours=$GAP
-		[ -n "$KGAP" ] || { gap kernel down && KGAP=$GAP; }
+		ours=$GAP oerr=${ERR:+ours failed: $ERR}
+		kernel_gap
 		w="$(mbit_of "$FAIL_RATE") Mbit/s links, longest gap: path 1 down (1 server)"
 		bench_row d "$w" "$ours" "$KGAP" ms \
-			"ours <= $GAP_MAX_MS" "$(holds "o <= $GAP_MAX_MS" o="$ours")"
+			"ours <= $GAP_MAX_MS" "$(holds "o <= $GAP_MAX_MS" o="$ours")" "" \
+			"${oerr:+$oerr; }$KERR"
 		;;
 	*) fail "unknown case $c in FAIL_CASES" ;;
 	esac

@@ -54,9 +54,20 @@ mkdir -p "$WORK/www" "$WORK/base"
 
 wants() { [[ " $ROWS " == *" $1 "* ]]; }
 
-# capacity R1 R2: the kernel TCP baseline of each link alone; sets CAP (Mbit/s, summed).
+# fails MSG...: the non-empty MSGs as the start of a note ("failed: A; B; ").
+fails() {
+	local m out=''
+	for m in "$@"; do
+		[ -n "$m" ] && out="$out$m; "
+	done
+	[ -z "$out" ] || echo "failed: $out"
+}
+
+# capacity R1 R2: the kernel TCP baseline of each link alone; sets CAP (Mbit/s, summed;
+# null when a transfer failed, with CAP_ERR saying why).
 capacity() {
-	local i ns addr b sum=0
+	local i ns addr sum=0
+	CAP_ERR=
 	topo_two_servers
 	rate_on "$NS_SRV1" s1 "$1"
 	rate_on "$NS_SRV2" s2 "$2"
@@ -65,9 +76,8 @@ capacity() {
 		ns=${!ns} addr=${!addr}
 		kserve "$ns" "$addr" "$BASE_PORT" "$WORK/base"
 		meter "$NS_CLI" "http://$(url_host "$addr"):$BASE_PORT/base$i" "$WORK/base/base$i" \
-			"kernel-tcp-link$i"
-		b=$STEADY
-		sum=$(calc 'a + b' a="$sum" b="$b")
+			"kernel-tcp-link$i" || CAP_ERR="capacity: $LAST_ERR"
+		sum=$(calc 'a + b' a="$sum" b="$STEADY")
 	done
 	CAP=$sum
 	log "capacity: $CAP Mbit/s"
@@ -75,7 +85,8 @@ capacity() {
 }
 
 # shaped SETUP R1 R2 LOSS: one transfer of $WORK/www/file with SETUP (group, one, kernel) over
-# links at R1 and R2, with LOSS % loss (0: none).  Sets STEADY.
+# links at R1 and R2, with LOSS % loss (0: none).  Sets STEADY (null when the transfer failed
+# or an mpsd died, with ERR saying why).
 shaped() {
 	local setup=$1 r1=$2 r2=$3 loss=$4 what=$1-$2-$3-loss$4 s1=s1 s2=s2 ns1 ns2
 	log "== $what"
@@ -95,25 +106,25 @@ shaped() {
 		loss_on "$NS_CLI" c2 "$loss"
 	fi
 	paths_reset "$NS_CLI" c1 c2
-	meter "$NS_CLI" "$URL" "$WORK/www/file" "$what"
+	ERR=''
+	meter "$NS_CLI" "$URL" "$WORK/www/file" "$what" || ERR=$LAST_ERR
 	CURL_WRAP=()
 	log "$what: bytes per path c1 $(($(path_bytes "$NS_CLI" c1) / 1024)) KiB," \
 		"c2 $(($(path_bytes "$NS_CLI" c2) / 1024)) KiB"
 	[ "$loss" = 0 ] || log "$what: packets dropped: c1 $(loss_dropped "$NS_CLI" c1)," \
 		"c2 $(loss_dropped "$NS_CLI" c2)"
-	if [ "$setup" = group ]; then
-		mpsd_check "$MPSD_CLIENT_PID" client
-	elif [ "$setup" = one ]; then
-		mpsd_check "$MPSD_CLIENT_PID" client
-		mpsd_check "$MPSD_SERVER_PID" server
-	fi
+	case $setup in
+	group) alive "$MPSD_CLIENT_PID" client || ERR=$LAST_ERR ;;
+	one) alive "$MPSD_CLIENT_PID" client && alive "$MPSD_SERVER_PID" server || ERR=$LAST_ERR ;;
+	esac
+	[ -z "$ERR" ] || STEADY=null
 	topo_teardown
 }
 
 setups=(group)
 [ "$SHAPED_ONE" = 1 ] && setups+=(one)
 setups+=(kernel)
-declare -A FREE LOSSY
+declare -A FREE LOSSY FREE_ERR LOSSY_ERR
 
 for pair in $SHAPED_PAIRS; do
 	r1=${pair%%:*} r2=${pair#*:}
@@ -127,7 +138,7 @@ for pair in $SHAPED_PAIRS; do
 	capacity "$r1" "$r2"
 	for s in "${setups[@]}"; do
 		shaped "$s" "$r1" "$r2" 0
-		FREE[$s]=$STEADY
+		FREE[$s]=$STEADY FREE_ERR[$s]=$ERR
 	done
 	kshare=$(calc '100 * g / c' g="${FREE[kernel]}" c="$CAP")
 	if wants c; then
@@ -141,13 +152,13 @@ for pair in $SHAPED_PAIRS; do
 			bench_row c "$label, share of capacity: $w" \
 				"$share" "$kshare" "%" "ours >= 95 and >= kernel" \
 				"$(holds 'o >= 95 && o >= k' o="$share" k="$kshare")" "" \
-				"$label: capacity $CAP Mbit/s (kernel TCP on each link alone), kernel MPTCP ${FREE[kernel]} Mbit/s"
+				"$(fails "$CAP_ERR" "${FREE_ERR[$s]}" "${FREE_ERR[kernel]}")$label: capacity $CAP Mbit/s (kernel TCP on each link alone), kernel MPTCP ${FREE[kernel]} Mbit/s"
 		done
 	fi
 	if wants loss; then
 		for s in "${setups[@]}"; do
 			shaped "$s" "$r1" "$r2" "$LOSS_PCT"
-			LOSSY[$s]=$STEADY
+			LOSSY[$s]=$STEADY LOSSY_ERR[$s]=$ERR
 		done
 		kkeep=$(calc '100 * l / f' l="${LOSSY[kernel]}" f="${FREE[kernel]}")
 		for s in "${setups[@]}"; do
@@ -160,7 +171,7 @@ for pair in $SHAPED_PAIRS; do
 			bench_row loss "$label, $LOSS_PCT % loss, % of loss-free kept: $w" \
 				"$keep" "$kkeep" "%" "ours >= 80" \
 				"$(holds 'o >= 80' o="$keep")" "" \
-				"$label, $LOSS_PCT % loss, $w: ours ${FREE[$s]} -> ${LOSSY[$s]} Mbit/s, kernel MPTCP ${FREE[kernel]} -> ${LOSSY[kernel]} Mbit/s"
+				"$(fails "${FREE_ERR[$s]}" "${LOSSY_ERR[$s]}" "${FREE_ERR[kernel]}" "${LOSSY_ERR[kernel]}")$label, $LOSS_PCT % loss, $w: ours ${FREE[$s]} -> ${LOSSY[$s]} Mbit/s, kernel MPTCP ${FREE[kernel]} -> ${LOSSY[kernel]} Mbit/s"
 		done
 	fi
 done

@@ -26,8 +26,37 @@ KSERVE=$BENCH_DIR/kserve.py
 
 # lib.sh's log() writes to standard output, which carries the rows here.
 log() { printf '  %s\n' "$*" >&2; }
-pass() { echo "DONE: $TEST_NAME${1:+: $*}" >&2; exit 0; }
 skip() { echo "SKIP: $TEST_NAME: $*" >&2; exit 77; }
+
+# trouble MSG: a transfer failed or a process died: log MSG, count it, keep it in LAST_ERR
+# and return 1.  The script carries on with its other rows (the row of the failed figure
+# shows none, a FAIL and the message); pass then exits 1.
+BENCH_ERRORS=0
+LAST_ERR=
+trouble() {
+	echo "ERROR: $TEST_NAME: $*" >&2
+	BENCH_ERRORS=$((BENCH_ERRORS + 1))
+	LAST_ERR=$*
+	return 1
+}
+
+# pass [MSG]: the end of a script: status 0, or 1 when something went wrong (trouble).
+pass() {
+	if [ "$BENCH_ERRORS" != 0 ]; then
+		echo "FAILED: $TEST_NAME: $BENCH_ERRORS failure(s), the last: $LAST_ERR" >&2
+		exit 1
+	fi
+	echo "DONE: $TEST_NAME${1:+: $*}" >&2
+	exit 0
+}
+
+# alive PID NAME: trouble unless that mpsd still runs with a log free of sanitizer reports
+# (tests/netns/lib.sh mpsd_check, without ending the script).
+alive() {
+	kill -0 "$1" 2>/dev/null || { trouble "mpsd $2 died (see mpsd-$2.log)"; return 1; }
+	! grep -Eq 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' \
+		"$WORK/mpsd-$2.log" || trouble "sanitizer report in mpsd-$2.log"
+}
 
 # num X: X if it is a number, else "null" (for the JSON rows).
 num() {
@@ -49,6 +78,8 @@ bench_row() {
 			else print "null" }')
 	fi
 	case $p in true | false) ;; *) p=null ;; esac
+	# a row without our figure (a failed transfer) has missed its target
+	[ "$ours" = null ] && [ "${target#none}" = "$target" ] && p=false
 	printf '{"row":"%s","what":"%s","ours":%s,"kernel":%s,"unit":"%s","ratio":%s,' \
 		"$row" "$what" "$ours" "$kern" "$unit" "$ratio"
 	printf '"target":"%s","pass":%s' "$target" "$p"
@@ -93,17 +124,19 @@ proc_ticks() {
 # CURL_WRAP: a command that bulk_get and sha_get put before curl, e.g. (mptcpize run).
 CURL_WRAP=()
 
-# bulk_get NS URL BYTES: GET URL with curl inside NS to /dev/null; fails unless the status
-# is 200 and exactly BYTES body bytes arrived.  Sets GET_SECS (curl's total time) and
+# bulk_get NS URL BYTES: GET URL with curl inside NS to /dev/null; trouble unless the status
+# is 200 and exactly BYTES body bytes arrived (curl gives up after TRANSFER_TIMEOUT seconds,
+# or when under 1000 bytes a second arrived for 15 seconds: a stall).  Sets GET_SECS (curl's total time) and
 # GET_GBIT (goodput in Gbit/s, 10^9 bits).
 bulk_get() {
-	local ns=$1 url=$2 want=$3 out code size secs
-	out=$(ip netns exec "$ns" "${CURL_WRAP[@]}" curl -sS --max-time "$TRANSFER_TIMEOUT" -o /dev/null \
-		-w '%{http_code} %{size_download} %{time_total}' "$url") ||
-		fail "curl $url failed: $out"
+	local ns=$1 url=$2 want=$3 out code size secs err
+	out=$(ip netns exec "$ns" "${CURL_WRAP[@]}" curl -sS --max-time "$TRANSFER_TIMEOUT" -y 15 -Y 1000 \
+		-o /dev/null -w '%{http_code} %{size_download} %{time_total}' "$url" \
+		2>"$WORK/curl.err")
+	err=$(tr '\n' ' ' <"$WORK/curl.err")
 	read -r code size secs <<<"$out"
-	[ "$code" = 200 ] || fail "GET $url: status $code"
-	[ "$size" = "$want" ] || fail "GET $url: $size bytes, expected $want"
+	[ "$code" = 200 ] || { trouble "GET $url: status $code $err"; return 1; }
+	[ "$size" = "$want" ] || { trouble "GET $url: $size bytes, expected $want $err"; return 1; }
 	GET_SECS=$secs
 	GET_GBIT=$(awk -v b="$size" -v s="$secs" 'BEGIN { printf "%.3f", b * 8 / s / 1e9 }')
 }
@@ -113,7 +146,7 @@ bulk_get() {
 # close and open again, which is not what the timed transfers measure.
 sha_get() {
 	local f=$WORK/sha_get.body
-	ip netns exec "$1" "${CURL_WRAP[@]}" curl -sS --fail --max-time "$TRANSFER_TIMEOUT" \
+	ip netns exec "$1" "${CURL_WRAP[@]}" curl -sS --fail --max-time "$TRANSFER_TIMEOUT" -y 15 -Y 1000 \
 		-o "$f" "$2" && sha_of "$f"
 	rm -f "$f"
 }
@@ -173,20 +206,23 @@ ours_group() {
 }
 
 # meter NS URL REF WHAT [GAPMETER_ARGS...]: the player (tests/netns/gapmeter.py, under
-# CURL_WRAP) fetches URL in NS into $WORK/got-WHAT; fails unless it got status 200 and REF's
-# bytes (sha256).  Sets J (its JSON line) and STEADY (steady-state goodput, Mbit/s, from
-# STEADY_FROM (2) s: the least-squares slope of bytes over time).
+# CURL_WRAP) fetches URL in NS into $WORK/got-WHAT; trouble unless it got status 200 and
+# REF's bytes (sha256).  Sets J (its JSON line) and STEADY (steady-state goodput, Mbit/s,
+# from STEADY_FROM (2) s: the least-squares slope of bytes over time; null on failure).
 STEADY_FROM=${STEADY_FROM:-2}
 meter() {
 	local ns=$1 url=$2 ref=$3 what=$4
 	shift 4
+	STEADY=null
 	J=$(ip netns exec "$ns" "${CURL_WRAP[@]}" "$PYTHON" "$NETNS_DIR/gapmeter.py" "$url" \
-		"$WORK/got-$what" --steady-from "$STEADY_FROM" --timeout 30 "$@") ||
-		fail "$what: the player failed: $J"
-	[ "$(json_get "$J" sha256)" = "$(sha_of "$ref")" ] || fail "$what: sha256 mismatch: $J"
+		"$WORK/got-$what" --steady-from "$STEADY_FROM" --timeout 30 "$@")
 	rm -f "$WORK/got-$what"
+	[ "$(json_get "$J" complete)" = true ] || { trouble "$what: the player failed: $J"; return 1; }
+	[ "$(json_get "$J" sha256)" = "$(sha_of "$ref")" ] ||
+		{ trouble "$what: sha256 mismatch: $J"; return 1; }
+	[ "$(json_get "$J" steady_mbit)" != null ] ||
+		{ trouble "$what: the transfer ended before $STEADY_FROM s: $J"; return 1; }
 	STEADY=$(json_get "$J" steady_mbit)
-	[ "$STEADY" != null ] || fail "$what: the transfer ended before $STEADY_FROM s: $J"
 	log "$what: $STEADY Mbit/s steady ($(json_get "$J" mbit) overall," \
 		"$(json_get "$J" seconds) s, longest gap $(json_get "$J" gap_ms) ms)"
 }
