@@ -123,8 +123,13 @@ for s in "${scripts[@]}"; do
 	fi
 	if [ -n "$problem" ]; then
 		nfail=$((nfail + 1))
-		echo "FAIL: $name ($secs s): $problem; tail of $LOGDIR/$name.log:"
-		tail -n 15 "$LOGDIR/$name.log" | sed 's/^/    /'
+		echo "FAIL: $name ($secs s): $problem; from $LOGDIR/$name.log:"
+		if grep -Eq '^(ERROR|FAIL|FAILED|SKIP|TERMINATED|INTERRUPTED):' "$LOGDIR/$name.log"; then
+			grep -E '^(ERROR|FAIL|FAILED|SKIP|TERMINATED|INTERRUPTED):' "$LOGDIR/$name.log" |
+				tail -n 8
+		else
+			tail -n 15 "$LOGDIR/$name.log"
+		fi | sed 's/^/    /'
 	else
 		echo "ok:   $name ($secs s): rows $got"
 	fi
