@@ -1,6 +1,7 @@
 #!/bin/bash
 #
 # bench_handshake.sh - row f of the performance table: handshakes per second on one core.
+# bench-rows: f
 #
 #   sudo BUILDDIR=/path/to/build tests/bench/bench_handshake.sh
 #

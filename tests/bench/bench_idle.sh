@@ -1,6 +1,7 @@
 #!/bin/bash
 #
 # bench_idle.sh - row e of the performance table: memory per idle connection.
+# bench-rows: e
 #
 #   sudo BUILDDIR=/path/to/build tests/bench/bench_idle.sh
 #
