@@ -48,7 +48,8 @@ wants() { [[ " $ROWS " == *" $1 "* ]]; }
 TIMED_PIDS=()
 
 # timed NS URL: BULK_RUNS transfers of URL; sets BEST_GBIT (the best goodput) and
-# BEST_CPU (CPU seconds per GB of the run with the least, not necessarily the same run).
+# BEST_CPU (CPU seconds per GB of the run with the least, not necessarily the same run), over
+# the runs that completed.
 # Logs, as a diagnostic less disturbed by other work on the machine, the CPU time of the
 # processes in TIMED_PIDS (the mpsd processes; kserve.py for the kernel, whose TCP work is
 # mostly in softirq and not counted there).  Returns 1 (trouble) at the first transfer that
@@ -104,6 +105,22 @@ path_note() {
 }
 
 OURS_A='' KERN_A='' OURS_CPU='' KERN_CPU='' NOTE_A='' OURS_B='' NOTE_B=''
+FAILED_A=0 FAILED_B=0
+
+# ok_unless FAILED EXPR VAR=VALUE...: "false" when FAILED is 1 (a transfer of the row
+# failed: its figure, if any, comes from the runs before), else holds EXPR VAR=VALUE...
+# ("null" for EXPR 0: no target).
+ok_unless() {
+	local failed=$1 expr=$2
+	shift 2
+	if [ "$failed" = 1 ]; then
+		echo false
+	elif [ "$expr" = 0 ]; then
+		echo null
+	else
+		holds "$expr" "$@"
+	fi
+}
 
 # note_add VAR TEXT: append TEXT to the note in VAR.
 note_add() {
@@ -117,12 +134,12 @@ run_ours_one() {
 	ours_one_server
 	TIMED_PIDS=("$MPSD_CLIENT_PID" "$MPSD_SERVER_PID")
 	paths_reset "$NS_CLI" c1 c2
-	if measure "$NS_CLI" "$URL" "ours a" && alive "$MPSD_CLIENT_PID" client &&
-		alive "$MPSD_SERVER_PID" server; then
-		OURS_A=$BEST_GBIT OURS_CPU=$BEST_CPU
-	else
-		note_add NOTE_A "ours failed: $LAST_ERR"
+	if ! { measure "$NS_CLI" "$URL" "ours a" && alive "$MPSD_CLIENT_PID" client &&
+		alive "$MPSD_SERVER_PID" server; }; then
+		FAILED_A=1
+		note_add NOTE_A "ours failed${BEST_GBIT:+ after $BEST_GBIT Gbit/s in an earlier run}: $LAST_ERR"
 	fi
+	OURS_A=$BEST_GBIT OURS_CPU=$BEST_CPU
 	path_note "$NS_CLI" c1 c2
 	note_add NOTE_A "${PATH_NOTE:+ours: $PATH_NOTE}"
 	topo_teardown
@@ -135,11 +152,8 @@ run_kernel_one() {
 	TIMED_PIDS=("$BG_PID")
 	paths_reset "$NS_CLI" c1 c2
 	nstat_reset "$NS_SRV"
-	if measure "$NS_CLI" "$URL" "kernel a"; then
-		KERN_A=$BEST_GBIT KERN_CPU=$BEST_CPU
-	else
-		note_add NOTE_A "kernel failed: $LAST_ERR"
-	fi
+	measure "$NS_CLI" "$URL" "kernel a" || note_add NOTE_A "kernel failed: $LAST_ERR"
+	KERN_A=$BEST_GBIT KERN_CPU=$BEST_CPU
 	CURL_WRAP=()
 	path_note "$NS_CLI" c1 c2
 	note_add NOTE_A "${PATH_NOTE:+kernel: $PATH_NOTE}"
@@ -154,12 +168,12 @@ run_ours_group() {
 	ours_group
 	TIMED_PIDS=("$MPSD_CLIENT_PID" "${GROUP_PID[1]}" "${GROUP_PID[2]}")
 	paths_reset "$NS_CLI" c1 c2
-	if measure "$NS_CLI" "$URL" "ours b" && alive "$MPSD_CLIENT_PID" client &&
-		alive "${GROUP_PID[1]}" srv1 && alive "${GROUP_PID[2]}" srv2; then
-		OURS_B=$BEST_GBIT
-	else
-		note_add NOTE_B "ours failed: $LAST_ERR"
+	if ! { measure "$NS_CLI" "$URL" "ours b" && alive "$MPSD_CLIENT_PID" client &&
+		alive "${GROUP_PID[1]}" srv1 && alive "${GROUP_PID[2]}" srv2; }; then
+		FAILED_B=1
+		note_add NOTE_B "ours failed${BEST_GBIT:+ after $BEST_GBIT Gbit/s in an earlier run}: $LAST_ERR"
 	fi
+	OURS_B=$BEST_GBIT
 	path_note "$NS_CLI" c1 c2
 	note_add NOTE_B "${PATH_NOTE:+ours: $PATH_NOTE}"
 	topo_teardown
@@ -171,18 +185,19 @@ if wants a || wants g; then
 fi
 if wants a; then
 	bench_row a "1 conn, 2 subflows, 1 server, unlimited" "$OURS_A" "$KERN_A" Gbit/s \
-		"ratio >= 0.50" "$(holds 'o >= 0.5 * k' o="$OURS_A" k="$KERN_A")" "" "$NOTE_A"
+		"ratio >= 0.50" "$(ok_unless "$FAILED_A" 'o >= 0.5 * k' o="$OURS_A" k="$KERN_A")" "" \
+		"$NOTE_A"
 fi
 if wants b; then
 	wants a || wants g || run_kernel_one
 	run_ours_group
 	bench_row b "1 conn, group of 2 servers, unlimited" "$OURS_B" "$KERN_A" Gbit/s \
-		"none (kernel: row a's)" null "" \
+		"none (kernel: row a's)" "$(ok_unless "$FAILED_B" 0)" "" \
 		"${NOTE_B:+$NOTE_B; }the kernel has no group; its figure is row a's"
 fi
 if wants g; then
 	bench_row g "CPU s per GB delivered in row a (all cores)" "$OURS_CPU" "$KERN_CPU" \
-		"s/GB" "none (lower is better)" null "" \
+		"s/GB" "none (lower is better)" "$(ok_unless "$FAILED_A" 0)" "" \
 		"/proc/stat user+nice+system+irq+softirq of the whole machine, other work on it included"
 fi
 pass "rows $ROWS"
