@@ -2,12 +2,15 @@
  * relay.c - the pump between an mps_conn and a local end (see relay.h).
  *
  * mps_relay_pump → relay_up (ops->read → mps_conn_send → mps_conn_shutdown)
- *                → relay_down (mps_conn_recv → ops->write → ops->end)
+ *                → relay_down (mps_conn_recv_peek → ops->write →
+ *                              mps_conn_recv_consume; ops->end)
  *                → repeat while either moved → relay_finish / relay_want
  *
- * Bytes pass through one scratch buffer shared by every relay (the daemon
- * is single-threaded); only what the receiving side does not take at once
- * is copied to a buffer of the relay's own (relay_keep), freed when drained.
+ * Downstream bytes go from the stack's receive buffer to the local end with
+ * no copy in between.  Upstream bytes pass through one scratch buffer
+ * shared by every relay (the daemon is single-threaded); only what the
+ * stack does not take at once is copied to a buffer of the relay's own
+ * (relay_keep), freed when drained.
  */
 #include "relay.h"
 #include "http.h"
@@ -181,47 +184,45 @@ static int relay_up(mps_relay *r, uint64_t now)
 	return moved;
 }
 
-/* conn -> local.  Returns 1 when something moved, 0 when not, or an error. */
+/* conn -> local, zero-copy: the local end writes straight from the stack's
+ * receive buffer, and what it does not take stays there (the window then
+ * closes on the sender).  Returns 1 when something moved, 0 when not, or an
+ * error. */
 static int relay_down(mps_relay *r, uint64_t now)
 {
-	int moved = 0;
+	mps_iov iov[2];
+	size_t taken = 0;
 	ssize_t n;
+	int cnt, i;
 
-	if (r->downpos < r->downlen) {
-		n = r->ops->write(r->ctx, r->down + r->downpos, r->downlen - r->downpos);
-		if (n == MPS_ERR_AGAIN)
-			return 0; /* leave the rest in the stack: its window closes */
-		if (n < 0) {
-			r->fail_local = true;
-			return (int)n;
-		}
-		r->downpos += (size_t)n;
-		r->bytes_down += (uint64_t)n;
-		if (r->downpos < r->downlen)
-			return 1;
-		relay_drop(&r->down, &r->downlen, &r->downpos);
-		moved = 1; /* the local end may have work now (HTTP: a request) */
-	}
 	if (r->conn_eof)
-		return moved;
-	n = mps_conn_recv(r->conn, relay_scratch, sizeof(relay_scratch), now);
+		return 0;
+	n = mps_conn_recv_peek(r->conn, iov, &cnt);
 	if (n > 0) {
-		ssize_t k = r->ops->write(r->ctx, relay_scratch, (size_t)n);
+		r->down_blocked = false;
+		for (i = 0; i < cnt; i++) {
+			ssize_t k = r->ops->write(r->ctx, iov[i].base, iov[i].len);
 
-		if (k == MPS_ERR_AGAIN)
-			k = 0; /* kept below; the next round waits for the local end */
-		if (k < 0) {
-			r->fail_local = true;
-			return (int)k;
+			if (k == MPS_ERR_AGAIN)
+				k = 0;
+			if (k < 0) {
+				r->fail_local = true;
+				return (int)k;
+			}
+			taken += (size_t)k;
+			if ((size_t)k < iov[i].len) {
+				r->down_blocked = true; /* wait until the local end drains */
+				break;
+			}
 		}
-		r->bytes_down += (uint64_t)k;
-		if (k < n && relay_keep(&r->down, &r->downlen, &r->downpos, relay_scratch + k,
-					(size_t)(n - k)) < 0)
-			return MPS_ERR_NOMEM;
+		if (taken == 0)
+			return 0;
+		r->bytes_down += (uint64_t)taken;
+		mps_conn_recv_consume(r->conn, taken, now);
 		return 1;
 	}
 	if (n == MPS_ERR_AGAIN)
-		return moved;
+		return 0;
 	if (n < 0)
 		return (int)n;
 	r->conn_eof = true;
@@ -262,12 +263,12 @@ bool mps_relay_pump(mps_relay *r, uint64_t now)
 			break;
 	}
 	if (r->conn_shut && r->uplen == 0 &&
-	    ((r->conn_eof && r->downlen == 0) || r->ops->close_on_local_eof)) {
+	    (r->conn_eof || r->ops->close_on_local_eof)) {
 		relay_finish(r, now, 0);
 		return true;
 	}
 	rd = !r->local_eof && r->uplen == 0 && mps_conn_send_space(r->conn) > 0;
-	wr = r->downpos < r->downlen;
+	wr = r->down_blocked;
 	r->more = guard == 64; /* stopped with work left: mpsd pumps again */
 	if (r->ops->want != NULL && (rd != r->want_rd || wr != r->want_wr))
 		r->ops->want(r->ctx, rd, wr);
@@ -285,7 +286,6 @@ void mps_relay_abort(mps_relay *r, uint64_t now)
 void mps_relay_free(mps_relay *r)
 {
 	free(r->up);
-	free(r->down);
 	free(r);
 }
 

@@ -94,15 +94,16 @@ typedef struct mps_relay {
 	bool more;	 /* the pump stopped with work left: pump again soon */
 	bool want_rd, want_wr;
 	uint64_t bytes_up, bytes_down;
-	size_t uplen, uppos, downlen, downpos;
+	size_t uplen, uppos;
+	bool down_blocked; /* the local end took part of what was there */
 	struct mps_relay_fd fd_end; /* the local end when it is a socket */
 	/* list links, owned by mpsd */
 	struct mps_relay *next, *prev, *next_dirty;
 	bool dirty;
-	/* bytes read from one end that the other could not take yet, kept in
-	 * buffers of their own (NULL when none: an idle relay holds none) */
+	/* bytes read from the local end that the stack could not take yet,
+	 * kept in a buffer of their own (NULL when none: an idle relay holds
+	 * none); downstream bytes wait in the stack's receive buffer */
 	uint8_t *up;
-	uint8_t *down;
 } mps_relay;
 
 /*

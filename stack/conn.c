@@ -1512,38 +1512,29 @@ size_t mps_conn_send_space(const mps_conn *c)
 	return mps_sbuf_space(&c->snd);
 }
 
-ssize_t mps_conn_recv(mps_conn *c, uint8_t *buf, size_t len, uint64_t now)
+/* What a read that found nothing returns. */
+static ssize_t conn_recv_empty(mps_conn *c)
 {
-	size_t n, before_space;
+	if (c->rcv_fin && mps_rob_next(&c->rcv) == c->rcv_fin_dsn) {
+		c->eof_delivered = true;
+		return 0;
+	}
+	if (c->state == CONN_CLOSED)
+		return c->err ? c->err : 0;
+	return MPS_ERR_AGAIN;
+}
+
+/* After the application took n bytes: window updates. */
+static void conn_after_read(mps_conn *c, size_t n, uint64_t now)
+{
 	mps_sf *sf;
 
-	c->stack->now = now;
-	stack_touch(c->stack, c);
-	if (c->rcv.cap == 0)
-		return c->state == CONN_CLOSED ? (c->err ? c->err : MPS_ERR_CLOSED) : MPS_ERR_AGAIN;
-	before_space = mps_rob_space(&c->rcv);
-	{
-		uint64_t head = c->rcv.head;
-		n = mps_rob_read(&c->rcv, buf, len);
-		if (c->group && !c->is_server && n > 0) {
-			gc_on_read(c, head, buf, n);
-			conn_push(c, now); /* the window moved: ask for more, and send the RANGEs */
-		}
-	}
-	if (n == 0) {
-		if (c->rcv_fin && mps_rob_next(&c->rcv) == c->rcv_fin_dsn) {
-			c->eof_delivered = true;
-			return 0;
-		}
-		if (c->state == CONN_CLOSED)
-			return c->err ? c->err : 0;
-		return MPS_ERR_AGAIN;
-	}
 	c->bytes_delivered += n;
+	if (c->group && !c->is_server)
+		conn_push(c, now); /* the window moved: ask for more, and send the RANGEs */
 	/* Window update when a subflow's window could open by a good amount
 	 * (receiver-side silly window avoidance, RFC 9293 §3.8.6.2.2: by
 	 * min(half the buffer, MSS) or more). */
-	(void)before_space;
 	for (sf = c->sfs; sf != NULL; sf = sf->next) {
 		uint64_t cur, can, step;
 		if (!conn_sf_can_ack(sf))
@@ -1569,7 +1560,74 @@ ssize_t mps_conn_recv(mps_conn *c, uint8_t *buf, size_t len, uint64_t now)
 					sf_send_ack(sf, now);
 	}
 	stack_reap(c->stack);
+}
+
+ssize_t mps_conn_recv(mps_conn *c, uint8_t *buf, size_t len, uint64_t now)
+{
+	uint64_t head;
+	size_t n;
+
+	c->stack->now = now;
+	stack_touch(c->stack, c);
+	if (c->rcv.cap == 0)
+		return c->state == CONN_CLOSED ? (c->err ? c->err : MPS_ERR_CLOSED) : MPS_ERR_AGAIN;
+	head = c->rcv.head;
+	n = mps_rob_read(&c->rcv, buf, len);
+	if (n == 0)
+		return conn_recv_empty(c);
+	if (c->group && !c->is_server)
+		gc_on_read(c, head, buf, n);
+	conn_after_read(c, n, now);
 	return (ssize_t)n;
+}
+
+ssize_t mps_conn_recv_peek(mps_conn *c, mps_iov iov[2], int *niov)
+{
+	size_t n = 0;
+	int i;
+
+	*niov = 0;
+	if (c->rcv.cap == 0)
+		return c->state == CONN_CLOSED ? (c->err ? c->err : MPS_ERR_CLOSED) : MPS_ERR_AGAIN;
+	*niov = mps_rob_peek(&c->rcv, iov);
+	for (i = 0; i < *niov; i++)
+		n += iov[i].len;
+	if (n == 0) {
+		*niov = 0;
+		return conn_recv_empty(c);
+	}
+	return (ssize_t)n;
+}
+
+void mps_conn_recv_consume(mps_conn *c, size_t n, uint64_t now)
+{
+	size_t avail;
+
+	c->stack->now = now;
+	stack_touch(c->stack, c);
+	if (c->rcv.cap == 0)
+		return;
+	avail = mps_rob_readable(&c->rcv);
+	if (n > avail)
+		n = avail;
+	if (n == 0)
+		return;
+	if (c->group && !c->is_server) {
+		/* the stream's first bytes are kept before they go */
+		mps_iov iov[2];
+		uint64_t at = c->rcv.head;
+		int k, cnt = mps_rob_peek(&c->rcv, iov);
+		size_t left = n;
+
+		for (k = 0; k < cnt && left > 0; k++) {
+			size_t take = iov[k].len < left ? iov[k].len : left;
+			gc_on_read(c, at, iov[k].base, take);
+			at += take;
+			left -= take;
+		}
+	}
+	mps_rob_consume(&c->rcv, n);
+	conn_after_read(c, n, now);
 }
 
 int mps_conn_shutdown(mps_conn *c, uint64_t now)

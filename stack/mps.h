@@ -184,6 +184,16 @@ size_t mps_conn_send_space(const mps_conn *c);
  * yet, or the error that ended the connection. */
 ssize_t mps_conn_recv(mps_conn *c, uint8_t *buf, size_t len, uint64_t now);
 
+/* Zero-copy reading: mps_conn_recv_peek points iov[0..*niov) at the
+ * in-order bytes, in place in the receive buffer (two pieces when they wrap
+ * its end), without consuming them; it returns what mps_conn_recv would
+ * (the byte count, 0 at the end of stream, MPS_ERR_AGAIN or the error).
+ * The pointers stay valid until the next call into the stack.
+ * mps_conn_recv_consume then releases the first n of them (clamped to what
+ * is readable), with the window updates mps_conn_recv does. */
+ssize_t mps_conn_recv_peek(mps_conn *c, mps_iov iov[2], int *niov);
+void mps_conn_recv_consume(mps_conn *c, size_t n, uint64_t now);
+
 /* mps_conn_shutdown ends our direction: a DATA_FIN follows the queued data. */
 int mps_conn_shutdown(mps_conn *c, uint64_t now);
 

@@ -753,6 +753,50 @@ static void test_mptcp_pure_window_update_releases_held_data(void)
 	fx_free(&f);
 }
 
+static int mp_send_data_fin(fx *f, fx_sf *sf, uint64_t fin_dsn);
+
+/* Zero-copy reading: peek shows the in-order bytes in place without taking
+ * them, consume takes a prefix, and the end of stream reads as 0. */
+static void test_mptcp_recv_peek_and_consume(void)
+{
+	fx f;
+	fx_sf *sf;
+	uint8_t data[3000], got[3000];
+	mps_iov iov[2];
+	size_t off = 0;
+	int cnt, k;
+	uint64_t d;
+
+	mp_setup(&f);
+	sf = &f.sf[0];
+	d = f.dsn_nxt;
+	CU_ASSERT_EQUAL(mps_conn_recv_peek(f.conn, iov, &cnt), MPS_ERR_AGAIN);
+	CU_ASSERT_EQUAL(cnt, 0);
+	fx_pattern(data, sizeof(data), 45);
+	fx_send_data(&f, sf, d + 1000, data + 1000, 2000); /* out of order first */
+	CU_ASSERT_EQUAL(mps_conn_recv_peek(f.conn, iov, &cnt), MPS_ERR_AGAIN);
+	fx_send_data(&f, sf, d, data, 1000);
+	CU_ASSERT_EQUAL(mps_conn_recv_peek(f.conn, iov, &cnt), 3000);
+	for (k = 0; k < cnt; k++) {
+		memcpy(got + off, iov[k].base, iov[k].len);
+		off += iov[k].len;
+	}
+	CU_ASSERT_EQUAL(off, 3000);
+	CU_ASSERT_EQUAL(memcmp(got, data, sizeof(data)), 0);
+	/* peeking again shows the same bytes: nothing was taken */
+	CU_ASSERT_EQUAL(mps_conn_recv_peek(f.conn, iov, &cnt), 3000);
+	mps_conn_recv_consume(f.conn, 1200, f.now);
+	CU_ASSERT_EQUAL(mps_conn_recv_peek(f.conn, iov, &cnt), 1800);
+	CU_ASSERT_EQUAL(memcmp(iov[0].base, data + 1200, iov[0].len), 0);
+	mps_conn_recv_consume(f.conn, 99999, f.now); /* clamped */
+	CU_ASSERT_EQUAL(mps_conn_recv_peek(f.conn, iov, &cnt), MPS_ERR_AGAIN);
+	fx_advance(&f, 200 * FX_MS);
+	CU_ASSERT_EQUAL(mp_last_data_ack(&f, sf), d + sizeof(data));
+	CU_ASSERT_EQUAL(mp_send_data_fin(&f, sf, d + sizeof(data)), 0);
+	CU_ASSERT_EQUAL(mps_conn_recv_peek(f.conn, iov, &cnt), 0);
+	fx_free(&f);
+}
+
 /* DESIGN §3: bytes for the same DSN that differ between two subflows
  * (two replicas) must never be spliced into the stream. */
 static void test_mptcp_divergent_bytes_for_one_dsn_are_never_spliced(void)
@@ -1453,6 +1497,7 @@ static CU_TestInfo tests_mptcp[] = {
      test_mptcp_dss_without_negotiated_checksum_resets_the_subflow},
     {"test_mptcp_join_repeated_third_ack_is_acked_again",
      test_mptcp_join_repeated_third_ack_is_acked_again},
+    {"test_mptcp_recv_peek_and_consume", test_mptcp_recv_peek_and_consume},
     {"test_mptcp_pure_window_update_releases_held_data",
      test_mptcp_pure_window_update_releases_held_data},
     {"test_mptcp_window_update_after_drain_with_two_subflows",
