@@ -80,6 +80,7 @@ mps_conn *conn_new_keyed(mps_stack *s, bool is_server, uint64_t key)
 		free(c);
 		return NULL;
 	}
+	c->snd.hold = true; /* freed by CONN_TIMER_TRIM */
 	c->snd_una = c->snd_nxt = c->local_idsn + 1;
 	c->snd_wnd_end = c->snd_una;
 	for (i = 0; i < CONN_TIMER_COUNT; i++)
@@ -150,7 +151,20 @@ int conn_init_rcv(mps_conn *c, uint64_t start)
 {
 	if (c->rcv.cap != 0)
 		return 0;
-	return mps_rob_init(&c->rcv, c->stack->cfg.rcvbuf, start, CONN_ROB_RANGES);
+	int rc = mps_rob_init(&c->rcv, c->stack->cfg.rcvbuf, start, CONN_ROB_RANGES);
+
+	c->rcv.hold = true; /* freed by CONN_TIMER_TRIM, not at every drain */
+	return rc;
+}
+
+/* Buffers are kept while data moves and freed CONN_TRIM_DELAY after it
+ * stops (an idle connection holds none): freeing at every drain made a
+ * busy connection fault its 4 MiB ring in again and again. */
+#define CONN_TRIM_DELAY (1000 * MPS_NS_PER_MS)
+
+static void conn_trim_later(mps_conn *c, uint64_t now)
+{
+	c->timers[CONN_TIMER_TRIM] = now + CONN_TRIM_DELAY;
 }
 
 /* The connection ended: report once to the application. */
@@ -288,6 +302,8 @@ static void conn_release_sndbuf(mps_conn *c)
 		}
 	}
 	mps_sbuf_release(&c->snd, low);
+	if (c->snd.buf != NULL && c->snd.base == c->snd.end)
+		conn_trim_later(c, c->stack->now);
 	for (sf = c->sfs; sf != NULL; sf = sf->next) {
 		if (sf->state == SF_CLOSED || !sf->dead || sf->maps_n == 0)
 			continue;
@@ -1240,6 +1256,8 @@ void conn_sf_acked(mps_conn *c, mps_sf *sf, uint64_t now)
 			size_t before = mps_sbuf_space(&c->snd);
 			c->snd_una = ack;
 			mps_sbuf_release(&c->snd, ack);
+			if (c->snd.base == c->snd.end)
+				conn_trim_later(c, now);
 			if (mps_sbuf_space(&c->snd) > before && !c->shut_wr)
 				stack_event(c->stack, c, MPS_EV_WRITABLE, 0);
 		}
@@ -1416,6 +1434,11 @@ void conn_handle_timers(mps_conn *c, uint64_t now)
 			if (sf->ack_now)
 				sf_send_ack(sf, now);
 	}
+	if (c->timers[CONN_TIMER_TRIM] <= now) {
+		c->timers[CONN_TIMER_TRIM] = MPS_TIME_NONE;
+		mps_rob_trim(&c->rcv);
+		mps_sbuf_trim(&c->snd);
+	}
 	if (c->timers[CONN_TIMER_GROUP] <= now) {
 		c->timers[CONN_TIMER_GROUP] = MPS_TIME_NONE;
 		if (c->state != CONN_CLOSED)
@@ -1530,6 +1553,8 @@ static void conn_after_read(mps_conn *c, size_t n, uint64_t now)
 	mps_sf *sf;
 
 	c->bytes_delivered += n;
+	if (c->rcv.have.n == 0)
+		conn_trim_later(c, now);
 	if (c->group && !c->is_server)
 		conn_push(c, now); /* the window moved: ask for more, and send the RANGEs */
 	/* Window update when a subflow's window could open by a good amount

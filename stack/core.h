@@ -269,6 +269,7 @@ enum conn_timer {
 	CONN_TIMER_ANNOUNCE, /* ADD_ADDR retransmission */
 	CONN_TIMER_LINGER,   /* released but the peer never finishes */
 	CONN_TIMER_GROUP,    /* group: ticket repeats, server progress checks */
+	CONN_TIMER_TRIM,     /* buffers idle for a while: give their memory back */
 	CONN_TIMER_COUNT,
 };
 

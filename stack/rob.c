@@ -83,6 +83,12 @@ static int rob_fit(mps_rob *r, uint64_t upto)
 /* rob_shrink frees the ring when nothing is held. */
 static void rob_shrink(mps_rob *r)
 {
+	if (!r->hold)
+		mps_rob_trim(r);
+}
+
+void mps_rob_trim(mps_rob *r)
+{
 	if (r->have.n == 0 && r->buf != NULL) {
 		free(r->buf);
 		r->buf = NULL;

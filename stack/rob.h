@@ -25,6 +25,7 @@
 #ifndef MPS_ROB_H
 #define MPS_ROB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,7 @@ typedef struct mps_rob {
 	size_t cap;	 /* window size, 1 .. INT_MAX */
 	uint64_t head;	 /* first byte not yet consumed */
 	mps_ranges have; /* bytes held, subset of [head, head + cap) */
+	bool hold;	 /* keep the ring when it empties (mps_rob_trim frees) */
 } mps_rob;
 
 /* mps_rob_init sets up an empty buffer of cap bytes whose first expected
@@ -49,6 +51,10 @@ typedef struct mps_rob {
  * MPS_ERR_NOMEM; on error nothing is left allocated. */
 int mps_rob_init(mps_rob *r, size_t cap, uint64_t start, size_t max_ranges);
 
+/* mps_rob_trim frees the ring if nothing is held (with hold set, emptying
+ * it does not: a busy connection would otherwise free and fault in its ring
+ * at every drain). */
+void mps_rob_trim(mps_rob *r);
 /* mps_rob_free releases the storage.  Safe on a zeroed or freed rob. */
 void mps_rob_free(mps_rob *r);
 

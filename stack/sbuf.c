@@ -137,8 +137,13 @@ void mps_sbuf_release(mps_sbuf *s, uint64_t upto)
 		upto = s->end;
 	if (upto > s->base)
 		s->base = upto;
+	if (!s->hold)
+		mps_sbuf_trim(s); /* everything acknowledged: give the memory back */
+}
+
+void mps_sbuf_trim(mps_sbuf *s)
+{
 	if (s->base == s->end && s->buf != NULL) {
-		/* Everything acknowledged: give the memory back. */
 		free(s->buf);
 		s->buf = NULL;
 		s->alloc = 0;

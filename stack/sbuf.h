@@ -19,6 +19,7 @@
 #ifndef MPS_SBUF_H
 #define MPS_SBUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,11 +40,16 @@ typedef struct mps_sbuf {
 	size_t cap;    /* most bytes held: 1 .. SIZE_MAX */
 	uint64_t base; /* first byte not yet acknowledged */
 	uint64_t end;  /* next byte to append */
+	bool hold;     /* keep the ring when it empties (mps_sbuf_trim frees) */
 } mps_sbuf;
 
 /* mps_sbuf_init sets up an empty buffer of at most cap bytes starting at
  * start; it allocates nothing yet.  Returns 0 or MPS_ERR_INVAL (cap 0). */
 int mps_sbuf_init(mps_sbuf *s, size_t cap, uint64_t start);
+
+/* mps_sbuf_trim frees the ring if everything was acknowledged (with hold
+ * set, that alone does not free it). */
+void mps_sbuf_trim(mps_sbuf *s);
 
 /* mps_sbuf_free releases the storage.  Safe on a zeroed or freed sbuf. */
 void mps_sbuf_free(mps_sbuf *s);
