@@ -1,16 +1,15 @@
 /*
  * relay.c - the pump between an mps_conn and a local end (see relay.h).
  *
- * mps_relay_pump → relay_up (ops->read → mps_conn_send → mps_conn_shutdown)
+ * mps_relay_pump → relay_up (mps_conn_send_reserve → ops->read →
+ *                            mps_conn_send_commit; mps_conn_shutdown)
  *                → relay_down (mps_conn_recv_peek → ops->write →
  *                              mps_conn_recv_consume; ops->end)
  *                → repeat while either moved → relay_finish / relay_want
  *
- * Downstream bytes go from the stack's receive buffer to the local end with
- * no copy in between.  Upstream bytes pass through one scratch buffer
- * shared by every relay (the daemon is single-threaded); only what the
- * stack does not take at once is copied to a buffer of the relay's own
- * (relay_keep), freed when drained.
+ * No copy in user space between the local end and the stack: the local end
+ * reads into the stack's send buffer and writes from its receive buffer.
+ * A relay holds no buffer of its own.
  */
 #include "relay.h"
 #include "http.h"
@@ -24,27 +23,6 @@
 #include <unistd.h>
 
 /* --- the relay -------------------------------------------------------------- */
-
-static uint8_t relay_scratch[MPS_RELAY_BUF];
-
-/* relay_keep holds the n bytes at p that the other end did not take. */
-static int relay_keep(uint8_t **buf, size_t *len, size_t *pos, const uint8_t *p, size_t n)
-{
-	*buf = malloc(n);
-	if (*buf == NULL)
-		return MPS_ERR_NOMEM;
-	memcpy(*buf, p, n);
-	*len = n;
-	*pos = 0;
-	return 0;
-}
-
-static void relay_drop(uint8_t **buf, size_t *len, size_t *pos)
-{
-	free(*buf);
-	*buf = NULL;
-	*len = *pos = 0;
-}
 
 int mps_relay_new(mps_relay **out, mps_conn *c, const mps_relay_ops *ops, void *ctx,
 		  const char *app, bool connected)
@@ -127,45 +105,34 @@ static void relay_finish(mps_relay *r, uint64_t now, int fail)
 			(unsigned long long)r->bytes_down);
 }
 
-/* local -> conn.  Returns 1 when something moved, 0 when not, or an error. */
+/* local -> conn, zero-copy: the local end reads straight into free space of
+ * the stack's send buffer.  Returns 1 when something moved, 0 when not, or
+ * an error. */
 static int relay_up(mps_relay *r, uint64_t now)
 {
 	int moved = 0;
 	ssize_t n;
 
-	if (r->uppos < r->uplen) {
-		n = mps_conn_send(r->conn, r->up + r->uppos, r->uplen - r->uppos, now);
-		if (n < 0)
-			return (int)n;
-		if (n > 0) {
-			r->uppos += (size_t)n;
-			r->bytes_up += (uint64_t)n;
-			moved = 1;
-		}
-		if (r->uppos < r->uplen)
-			return moved; /* no send space: wait for MPS_EV_WRITABLE */
-		relay_drop(&r->up, &r->uplen, &r->uppos);
-	}
 	if (!r->local_eof) {
-		size_t space = mps_conn_send_space(r->conn);
-		ssize_t k;
+		mps_wiov w[2];
+		ssize_t space, k;
+		int cnt;
 
+		space = mps_conn_send_reserve(r->conn, w, &cnt);
+		if (space < 0)
+			return (int)space;
 		if (space == 0)
-			return moved; /* stop reading the local end */
-		n = r->ops->read(r->ctx, relay_scratch,
-				 space < sizeof(relay_scratch) ? space : sizeof(relay_scratch));
+			return 0; /* stop reading the local end: wait for MPS_EV_WRITABLE */
+		n = r->ops->read(r->ctx, w[0].base, w[0].len);
 		if (n > 0) {
-			k = mps_conn_send(r->conn, relay_scratch, (size_t)n, now);
+			k = mps_conn_send_commit(r->conn, (size_t)n, now);
 			if (k < 0)
 				return (int)k;
 			r->bytes_up += (uint64_t)k;
-			if (k < n && relay_keep(&r->up, &r->uplen, &r->uppos, relay_scratch + k,
-						(size_t)(n - k)) < 0)
-				return MPS_ERR_NOMEM;
 			return 1;
 		}
 		if (n == MPS_ERR_AGAIN)
-			return moved;
+			return 0;
 		if (n < 0) {
 			r->fail_local = true;
 			return (int)n;
@@ -262,12 +229,12 @@ bool mps_relay_pump(mps_relay *r, uint64_t now)
 		if (up == 0 && down == 0)
 			break;
 	}
-	if (r->conn_shut && r->uplen == 0 &&
+	if (r->conn_shut &&
 	    (r->conn_eof || r->ops->close_on_local_eof)) {
 		relay_finish(r, now, 0);
 		return true;
 	}
-	rd = !r->local_eof && r->uplen == 0 && mps_conn_send_space(r->conn) > 0;
+	rd = !r->local_eof && mps_conn_send_space(r->conn) > 0;
 	wr = r->down_blocked;
 	r->more = guard == 64; /* stopped with work left: mpsd pumps again */
 	if (r->ops->want != NULL && (rd != r->want_rd || wr != r->want_wr))
@@ -285,7 +252,6 @@ void mps_relay_abort(mps_relay *r, uint64_t now)
 
 void mps_relay_free(mps_relay *r)
 {
-	free(r->up);
 	free(r);
 }
 

@@ -40,8 +40,6 @@
 
 #include "mps.h"
 
-#define MPS_RELAY_BUF 65536
-
 typedef struct mps_relay_ops {
 	/* Bytes from the local end for the connection: > 0, 0 at the end of
 	 * the local stream, MPS_ERR_AGAIN when none now, or another MPS_ERR_*
@@ -94,16 +92,11 @@ typedef struct mps_relay {
 	bool more;	 /* the pump stopped with work left: pump again soon */
 	bool want_rd, want_wr;
 	uint64_t bytes_up, bytes_down;
-	size_t uplen, uppos;
 	bool down_blocked; /* the local end took part of what was there */
 	struct mps_relay_fd fd_end; /* the local end when it is a socket */
 	/* list links, owned by mpsd */
 	struct mps_relay *next, *prev, *next_dirty;
 	bool dirty;
-	/* bytes read from the local end that the stack could not take yet,
-	 * kept in a buffer of their own (NULL when none: an idle relay holds
-	 * none); downstream bytes wait in the stack's receive buffer */
-	uint8_t *up;
 } mps_relay;
 
 /*

@@ -1528,6 +1528,57 @@ ssize_t mps_conn_send(mps_conn *c, const uint8_t *data, size_t len, uint64_t now
 	return (ssize_t)n;
 }
 
+ssize_t mps_conn_send_reserve(mps_conn *c, mps_wiov iov[2], int *niov)
+{
+	size_t n = 0;
+	int i;
+
+	*niov = 0;
+	if (c->state == CONN_CLOSED)
+		return c->err ? c->err : MPS_ERR_CLOSED;
+	if (c->shut_wr)
+		return MPS_ERR_STATE;
+	*niov = mps_sbuf_reserve(&c->snd, iov);
+	for (i = 0; i < *niov; i++)
+		n += iov[i].len;
+	return (ssize_t)n;
+}
+
+ssize_t mps_conn_send_commit(mps_conn *c, size_t n, uint64_t now)
+{
+	mps_wiov iov[2];
+	uint64_t at = c->snd.end;
+	size_t room = 0, left;
+	int cnt, i;
+
+	c->stack->now = now;
+	stack_touch(c->stack, c);
+	if (c->state == CONN_CLOSED)
+		return c->err ? c->err : MPS_ERR_CLOSED;
+	if (c->shut_wr)
+		return MPS_ERR_STATE;
+	cnt = mps_sbuf_reserve(&c->snd, iov);
+	for (i = 0; i < cnt; i++)
+		room += iov[i].len;
+	if (n > room)
+		n = room;
+	if (n == 0)
+		return 0;
+	if (c->group && c->is_server)
+		for (i = 0, left = n; i < cnt && left > 0; i++) {
+			size_t k = iov[i].len < left ? iov[i].len : left;
+			gs_on_append(c, at, iov[i].base, k); /* the probe keeps its copy */
+			at += k;
+			left -= k;
+		}
+	mps_sbuf_commit(&c->snd, n);
+	if (c->group && c->is_server && c->snd_una > c->snd.base)
+		conn_release_sndbuf(c); /* bytes the client already has from another member */
+	conn_push(c, now);
+	stack_reap(c->stack);
+	return (ssize_t)n;
+}
+
 size_t mps_conn_send_space(const mps_conn *c)
 {
 	if (c->state == CONN_CLOSED || c->shut_wr)

@@ -20,4 +20,10 @@ typedef struct mps_iov {
 } mps_iov;
 #endif
 
+/* A writable byte span inside a buffer (see mps_sbuf_reserve). */
+typedef struct mps_wiov {
+	uint8_t *base;
+	size_t len;
+} mps_wiov;
+
 #endif

@@ -179,6 +179,16 @@ int mps_connect(mps_stack *s, const mps_connect_params *p, uint64_t now, mps_con
 ssize_t mps_conn_send(mps_conn *c, const uint8_t *data, size_t len, uint64_t now);
 size_t mps_conn_send_space(const mps_conn *c);
 
+/* Zero-copy sending: mps_conn_send_reserve points iov[0..*niov) at free
+ * space at the end of the send buffer (two pieces when it wraps) for the
+ * application to fill in place; mps_conn_send_commit then queues the first
+ * n bytes written there, as mps_conn_send would.  The space offered may be
+ * less than mps_conn_send_space (reserve again after a commit) and is valid
+ * until the next call into the stack.  Both return the bytes offered /
+ * queued (0 when the buffer is full), MPS_ERR_CLOSED or MPS_ERR_STATE. */
+ssize_t mps_conn_send_reserve(mps_conn *c, mps_wiov iov[2], int *niov);
+ssize_t mps_conn_send_commit(mps_conn *c, size_t n, uint64_t now);
+
 /* mps_conn_recv copies in-order bytes out.  Returns > 0 bytes, 0 at the end
  * of the peer's stream (DATA_FIN / FIN), MPS_ERR_AGAIN when nothing is there
  * yet, or the error that ended the connection. */

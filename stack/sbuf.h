@@ -25,11 +25,6 @@
 
 #include "iov.h"
 
-/* A writable byte span inside a buffer (see mps_sbuf_reserve). */
-typedef struct mps_wiov {
-	uint8_t *base;
-	size_t len;
-} mps_wiov;
 
 /* The first allocation (smaller when cap is). */
 #define SBUF_MIN_ALLOC 4096

@@ -755,6 +755,52 @@ static void test_mptcp_pure_window_update_releases_held_data(void)
 
 static int mp_send_data_fin(fx *f, fx_sf *sf, uint64_t fin_dsn);
 
+/* Zero-copy sending: the application writes into the reserved space and
+ * the committed bytes go out as if sent with mps_conn_send. */
+static void test_mptcp_send_reserve_and_commit(void)
+{
+	fx f;
+	fx_sf *sf;
+	uint8_t data[5000], got[5000];
+	mps_wiov w[2];
+	size_t i, off = 0;
+	ssize_t room;
+	int cnt;
+
+	mp_setup(&f);
+	sf = &f.sf[0];
+	fx_pattern(data, sizeof(data), 46);
+	fx_clear(&f);
+	/* the ring offers what it has now: fill, commit, reserve again */
+	while (off < sizeof(data)) {
+		size_t k;
+
+		room = mps_conn_send_reserve(f.conn, w, &cnt);
+		CU_ASSERT_FATAL(room > 0 && cnt >= 1);
+		k = w[0].len < sizeof(data) - off ? w[0].len : sizeof(data) - off;
+		memcpy(w[0].base, data + off, k);
+		CU_ASSERT_EQUAL(mps_conn_send_commit(f.conn, k, f.now), (ssize_t)k);
+		off += k;
+	}
+	off = 0;
+	for (i = 0; i < f.ncap; i++) {
+		const fx_cap *c = &f.cap[i];
+		if (c->rc != 0 || c->p.paylen == 0 || off + c->p.paylen > sizeof(got))
+			continue;
+		memcpy(got + off, c->p.payload, c->p.paylen);
+		off += c->p.paylen;
+	}
+	CU_ASSERT_EQUAL(off, sizeof(data));
+	CU_ASSERT_EQUAL(memcmp(got, data, sizeof(data)), 0);
+	CU_ASSERT(fx_count_data(&f, sf) >= 1);
+	CU_ASSERT_EQUAL(mps_conn_send_commit(f.conn, 0, f.now), 0);
+	CU_ASSERT_EQUAL(mps_conn_shutdown(f.conn, f.now), 0);
+	CU_ASSERT_EQUAL(mps_conn_send_reserve(f.conn, w, &cnt), MPS_ERR_STATE);
+	CU_ASSERT_EQUAL(mps_conn_send_commit(f.conn, 10, f.now), MPS_ERR_STATE);
+	fx_free(&f);
+}
+
+
 /* Zero-copy reading: peek shows the in-order bytes in place without taking
  * them, consume takes a prefix, and the end of stream reads as 0. */
 static void test_mptcp_recv_peek_and_consume(void)
@@ -1498,6 +1544,7 @@ static CU_TestInfo tests_mptcp[] = {
     {"test_mptcp_join_repeated_third_ack_is_acked_again",
      test_mptcp_join_repeated_third_ack_is_acked_again},
     {"test_mptcp_recv_peek_and_consume", test_mptcp_recv_peek_and_consume},
+    {"test_mptcp_send_reserve_and_commit", test_mptcp_send_reserve_and_commit},
     {"test_mptcp_pure_window_update_releases_held_data",
      test_mptcp_pure_window_update_releases_held_data},
     {"test_mptcp_window_update_after_drain_with_two_subflows",
