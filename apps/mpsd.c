@@ -714,6 +714,8 @@ static int mpsd_setup_stack(struct mpsd *d)
 	cfg.user = d;
 	cfg.mtu = (uint16_t)d->o.mtu;
 	cfg.no_mptcp = d->o.no_mptcp;
+	cfg.cc = d->o.cc;
+	cfg.cc_coupled = d->o.cc_coupled;
 	if (d->vnet) {
 		cfg.gso_max = 65535; /* the stack caps it to what fits a packet */
 		cfg.csum_offload = true;

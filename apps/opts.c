@@ -6,6 +6,8 @@
  */
 #include "opts.h"
 
+#include "mps.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -31,6 +33,8 @@ enum {
 	OPT_MTU,
 	OPT_NO_MPTCP,
 	OPT_NO_OFFLOAD,
+	OPT_CC,
+	OPT_CC_COUPLED,
 	OPT_GROUP,
 	OPT_SCHED,
 	OPT_VERSION,
@@ -55,6 +59,8 @@ static const struct option opts_long[] = {
     {"mtu", required_argument, NULL, OPT_MTU},
     {"no-mptcp", no_argument, NULL, OPT_NO_MPTCP},
     {"no-offload", no_argument, NULL, OPT_NO_OFFLOAD},
+    {"cc", required_argument, NULL, OPT_CC},
+    {"cc-coupled", required_argument, NULL, OPT_CC_COUPLED},
     {"group", no_argument, NULL, OPT_GROUP},
     {"sched", required_argument, NULL, OPT_SCHED},
     {"verbose", no_argument, NULL, 'v'},
@@ -76,6 +82,9 @@ static const char opts_usage_text[] =
     "  --no-mptcp     plain TCP only: never offer nor accept MPTCP\n"
     "  --no-offload   one MTU-sized packet per TUN read/write, full checksums\n"
     "                 (default: virtio-net header, TSO/GRO, checksum offload)\n"
+    "  --cc NAME      congestion control: cubic (default), newreno, lia, olia\n"
+    "  --cc-coupled NAME  for subflows of a connection sharing a server:\n"
+    "                 lia (default), olia, or none (--cc everywhere)\n"
     "  -v, --verbose  log connection events to stderr (twice: more)\n"
     "  -h, --help     this text\n"
     "  --version      print the version\n"
@@ -299,6 +308,18 @@ static int opts_one(struct mps_opts *o, int id, const char *arg, char *err, size
 		break;
 	case OPT_NO_OFFLOAD:
 		o->no_offload = true;
+		break;
+	case OPT_CC:
+		rc = opts_once(o->cc, id, err, errlen);
+		if (rc == 0 && !mps_cc_valid(arg, false))
+			rc = opts_fail(err, errlen, "bad --cc '%s' (cubic, newreno, lia or olia)", arg);
+		o->cc = arg;
+		break;
+	case OPT_CC_COUPLED:
+		rc = opts_once(o->cc_coupled, id, err, errlen);
+		if (rc == 0 && !mps_cc_valid(arg, true))
+			rc = opts_fail(err, errlen, "bad --cc-coupled '%s' (lia, olia or none)", arg);
+		o->cc_coupled = arg;
 		break;
 	case OPT_GROUP:
 		o->group = true;

@@ -8,7 +8,8 @@
  *   mpsd client --tun NAME --addr ADDR [--addr ADDR]... --connect ADDR:PORT
  *               [--join ADDR:PORT]... --listen HOST:PORT [--ctl PATH]
  *               [--group] [--sched split|redundant|deadline]
- *   common:     [--mtu N] [--no-mptcp] [--no-offload] [-v|--verbose]... [-h|--help] [--version]
+ *   common:     [--mtu N] [--no-mptcp] [--no-offload] [--cc NAME] [--cc-coupled NAME]
+ *               [-v|--verbose]... [-h|--help] [--version]
  *
  * Parsing does no I/O except reading the group key file (mode and content
  * are checked here, so a bad key fails before any device is created).
@@ -55,6 +56,8 @@ struct mps_opts {
 	unsigned mtu;	 /* 0: the stack's default (1500) */
 	bool no_mptcp;
 	bool no_offload; /* --no-offload: plain TUN reads/writes */
+	const char *cc;	 /* --cc: mps_config.cc (NULL: the stack's default, cubic) */
+	const char *cc_coupled; /* --cc-coupled: mps_config.cc_coupled (NULL: lia) */
 	bool group;	 /* client: ask for group service (--group) */
 	int sched;	 /* client: enum mps_sched_mode (split by default) */
 };

@@ -81,6 +81,25 @@ static void test_opts_client_line_fills_struct(void)
 	CU_ASSERT_PTR_NULL(o.ctl);
 }
 
+/* --cc and --cc-coupled name what mps_config takes (both roles). */
+static void test_opts_cc_names(void)
+{
+	struct mps_opts o;
+	char err[MPS_OPTS_ERRLEN];
+
+	CU_ASSERT_EQUAL_FATAL(opts_run(&o, err, SERVER_OK), MPS_EXIT_OK);
+	CU_ASSERT_PTR_NULL(o.cc);
+	CU_ASSERT_PTR_NULL(o.cc_coupled);
+	CU_ASSERT_EQUAL_FATAL(opts_run(&o, err, SERVER_OK " --cc newreno --cc-coupled none"),
+			      MPS_EXIT_OK);
+	CU_ASSERT_STRING_EQUAL(o.cc, "newreno");
+	CU_ASSERT_STRING_EQUAL(o.cc_coupled, "none");
+	CU_ASSERT_EQUAL_FATAL(opts_run(&o, err, CLIENT_OK " --cc-coupled olia --cc lia"),
+			      MPS_EXIT_OK);
+	CU_ASSERT_STRING_EQUAL(o.cc, "lia");
+	CU_ASSERT_STRING_EQUAL(o.cc_coupled, "olia");
+}
+
 static void test_opts_keygen_help_and_version(void)
 {
 	struct mps_opts o;
@@ -141,6 +160,10 @@ static const struct {
     {SERVER_OK " --announce host:80",
      "mpsd: bad address for --announce: 'host:80' (want ADDR:PORT or [IPV6]:PORT)"},
     {SERVER_OK " --mtu 100", "mpsd: bad --mtu '100' (want 576..65535)"},
+    {SERVER_OK " --cc bbr", "mpsd: bad --cc 'bbr' (cubic, newreno, lia or olia)"},
+    {CLIENT_OK " --cc none", "mpsd: bad --cc 'none' (cubic, newreno, lia or olia)"},
+    {CLIENT_OK " --cc-coupled cubic", "mpsd: bad --cc-coupled 'cubic' (lia, olia or none)"},
+    {SERVER_OK " --cc cubic --cc newreno", "mpsd: --cc given twice"},
     {SERVER_OK " --mtu 1500x", "mpsd: bad --mtu '1500x' (want 576..65535)"},
     {SERVER_OK " --mtu 70000", "mpsd: bad --mtu '70000' (want 576..65535)"},
     {SERVER_OK " --tun again", "mpsd: --tun given twice"},
@@ -249,6 +272,7 @@ static CU_TestInfo tests_opts[] = {
     {"server_line_fills_struct", test_opts_server_line_fills_struct},
     {"client_line_fills_struct", test_opts_client_line_fills_struct},
     {"keygen_help_and_version", test_opts_keygen_help_and_version},
+    {"cc_names", test_opts_cc_names},
     {"usage_errors_are_one_line_exit_2", test_opts_usage_errors_are_one_line_exit_2},
     {"group_key_is_loaded", test_opts_group_key_is_loaded},
     {"group_key_readable_by_others_is_refused", test_opts_group_key_readable_by_others_is_refused},
