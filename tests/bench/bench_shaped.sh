@@ -150,7 +150,7 @@ for pair in $SHAPED_PAIRS; do
 			one) w="1 server, 2 subflows" ;;
 			esac
 			bench_row c "$label, share of capacity: $w" \
-				"$share" "$kshare" "%" "ours >= 95 and >= kernel" \
+				"$share" "$kshare" "% of cap." "ours >= 95 and >= kernel" \
 				"$(holds 'o >= 95 && o >= k' o="$share" k="$kshare")" "" \
 				"$(fails "$CAP_ERR" "${FREE_ERR[$s]}" "${FREE_ERR[kernel]}")$label: capacity $CAP Mbit/s (kernel TCP on each link alone), kernel MPTCP ${FREE[kernel]} Mbit/s"
 		done
@@ -168,8 +168,8 @@ for pair in $SHAPED_PAIRS; do
 			group) w="group of 2 servers" ;;
 			one) w="1 server, 2 subflows" ;;
 			esac
-			bench_row loss "$label, $LOSS_PCT % loss, % of loss-free kept: $w" \
-				"$keep" "$kkeep" "%" "ours >= 80" \
+			bench_row loss "$label, $LOSS_PCT % loss: $w" \
+				"$keep" "$kkeep" "% of no-loss" "ours >= 80" \
 				"$(holds 'o >= 80' o="$keep")" "" \
 				"$(fails "${FREE_ERR[$s]}" "${LOSSY_ERR[$s]}" "${FREE_ERR[kernel]}" "${LOSSY_ERR[kernel]}")$label, $LOSS_PCT % loss, $w: ours ${FREE[$s]} -> ${LOSSY[$s]} Mbit/s, kernel MPTCP ${FREE[kernel]} -> ${LOSSY[kernel]} Mbit/s"
 		done

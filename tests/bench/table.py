@@ -8,7 +8,7 @@ ROWS.jsonl holds one JSON object per line, as the tests/bench/bench_*.sh scripts
     {"row": "a", "what": "...", "ours": 6.1, "kernel": 13.2, "unit": "Gbit/s",
      "ratio": 0.46, "target": "ratio >= 0.50", "pass": false, "note": "..."}
 
-ours, kernel, ratio may be null (printed as an em dash), pass true, false or null (no
+A "what" longer than 64 characters is wrapped.  ours, kernel, ratio may be null (printed as an em dash), pass true, false or null (no
 target: "-"); note is optional and printed under the table with the row's name (each
 distinct note once).  Rows are printed by name, one-letter names first (a, b, c, ..., then
 "loss"), in the order given within a name.  Lines that are not JSON objects with a "row" are skipped.
@@ -17,7 +17,9 @@ Prints the number of targets met and missed on the last line.  Standard library 
 
 import json
 import sys
+import textwrap
 
+WHAT_MAX = 64  # the "what" column wraps beyond this width
 COLS = [("row", "row"), ("what", "what"), ("ours", "ours"), ("kernel", "kernel"),
         ("unit", "unit"), ("ratio", "ratio"), ("target", "target"), ("pass", "pass")]
 
@@ -66,7 +68,16 @@ def main():
             if isinstance(r, dict) and "row" in r:
                 rows.append(r)
     rows.sort(key=lambda r: (len(str(r["row"])) > 1, str(r["row"])))
-    table = [[h for _, h in COLS]] + [[cell(r, k) for k, _ in COLS] for r in rows]
+    # A long "what" is wrapped over several lines of its own column.
+    table = [[h for _, h in COLS]]
+    iw = [k for k, _ in COLS].index("what")
+    for r in rows:
+        t = [cell(r, k) for k, _ in COLS]
+        parts = textwrap.wrap(t[iw], WHAT_MAX) or [""]
+        t[iw] = parts[0]
+        table.append(t)
+        for more in parts[1:]:
+            table.append(["" if i != iw else "  " + more for i in range(len(COLS))])
     width = [max(len(t[i]) for t in table) for i in range(len(COLS))]
     right = {"ours", "kernel", "ratio"}
 
