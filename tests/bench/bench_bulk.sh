@@ -75,11 +75,22 @@ timed() {
 	done
 }
 
+# dump_status: the status of every mpsd in STATUS_CTLS (control sockets) to standard error,
+# for the diagnosis of a failed transfer.
+STATUS_CTLS=()
+dump_status() {
+	local c
+	for c in "${STATUS_CTLS[@]}"; do
+		echo "---- mpsctl status of $(basename "$c" .ctl) ----" >&2
+		"$MPSCTL" --ctl "$c" status >&2 2>&1
+	done
+}
+
 # measure NS URL WHAT: timed, then one more (untimed) transfer that must be byte-exact.
 # Returns 1 (trouble) when a transfer failed.
 measure() {
 	local got
-	timed "$1" "$2" || return 1
+	timed "$1" "$2" || { dump_status; return 1; }
 	got=$(sha_get "$1" "$2")
 	[ "$got" = "$REF_SHA" ] ||
 		{ trouble "$3: sha256 mismatch (got '$got', want $REF_SHA)"; return 1; }
@@ -133,6 +144,7 @@ run_ours_one() {
 	topo_one_server_two_paths
 	ours_one_server
 	TIMED_PIDS=("$MPSD_CLIENT_PID" "$MPSD_SERVER_PID")
+	STATUS_CTLS=("$CLI_CTL" "$WORK/mpsd-server.ctl")
 	paths_reset "$NS_CLI" c1 c2
 	if ! { measure "$NS_CLI" "$URL" "ours a" && alive "$MPSD_CLIENT_PID" client &&
 		alive "$MPSD_SERVER_PID" server; }; then
@@ -150,6 +162,7 @@ run_kernel_one() {
 	topo_one_server_two_paths
 	kernel_one_server
 	TIMED_PIDS=("$BG_PID")
+	STATUS_CTLS=()
 	paths_reset "$NS_CLI" c1 c2
 	nstat_reset "$NS_SRV"
 	measure "$NS_CLI" "$URL" "kernel a" || note_add NOTE_A "kernel failed: $LAST_ERR"
@@ -167,6 +180,7 @@ run_ours_group() {
 	topo_two_servers
 	ours_group
 	TIMED_PIDS=("$MPSD_CLIENT_PID" "${GROUP_PID[1]}" "${GROUP_PID[2]}")
+	STATUS_CTLS=("$CLI_CTL" "${GROUP_CTL[1]}" "${GROUP_CTL[2]}")
 	paths_reset "$NS_CLI" c1 c2
 	if ! { measure "$NS_CLI" "$URL" "ours b" && alive "$MPSD_CLIENT_PID" client &&
 		alive "${GROUP_PID[1]}" srv1 && alive "${GROUP_PID[2]}" srv2; }; then
