@@ -20,7 +20,7 @@
 #
 # Exit status: 0 when every script ran and printed the rows it declares (a missed target
 # included); 1 when a script failed, timed out or left a row out, or with BENCH_STRICT=1
-# when a target was missed; 2 for a usage error.
+# when a target was missed; 2 for a usage error or when not run as root.
 #
 # Environment: BUILDDIR (where apps/mpsd is, default the source tree), LOGDIR (default a new
 # /tmp/mps-bench.XXXXXX, kept), BENCH_TIMEOUT (seconds per script, default 900),
@@ -28,6 +28,10 @@
 # and what the scripts document.  Needs root; every script makes its own namespaces (prefix
 # mpsb<pid>s<n>) and removes them; run.sh removes any it left and counts that as a failure.
 
+if [ "$(id -u)" != 0 ]; then
+	echo "run.sh: needs root (network namespaces, TUN devices)" >&2
+	exit 2
+fi
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 export BUILDDIR=${BUILDDIR:-$src}
