@@ -21,13 +21,16 @@
  * and counted as failed, a RST from the server as refused; a SYN unanswered for a
  * second is abandoned (timeout) and the slot starts over.
  *
+ * A SYN-ACK that matches no handshake in progress (its SYN was abandoned, or the
+ * server repeats it because our third ACK was lost) is answered with a RST.
+ *
  * After SECONDS, no new SYN leaves; for up to -w SECONDS (default 1) the SYN-ACKs
  * still on their way are answered (third ACK and reset, counted in "total"), so
  * the server's count of accepted connections should equal "total".
  *
  * Output (stdout), one line:
- *   handshakes H seconds S rate R total T failed F refused X timeouts O cpu C
- * H: completed in the first SECONDS, R = H / S; T: completed in all; C: the CPU
+ *   handshakes H seconds S rate R total T failed F refused X timeouts O stale A cpu C
+ * H: completed in the first SECONDS, R = H / S; T: completed in all; A: SYN-ACKs reset as stale; C: the CPU
  * seconds hsload itself used (user + system, the packets' way through the
  * kernel in its writes included).
  */
@@ -60,7 +63,7 @@ typedef struct slot {
 static int tun_fd;
 static mps_addr server;
 static uint8_t out[256];
-static unsigned long done, failed, refused, timeouts, write_errs;
+static unsigned long done, failed, refused, timeouts, stale, write_errs;
 
 static uint64_t now_ns(void)
 {
@@ -171,6 +174,7 @@ int main(int argc, char **argv)
 	uint64_t t0, t_end, t_stop, now, last_scan;
 	uint8_t buf[2048];
 	bool stopping = false;
+	unsigned long pending = 1;
 	struct rusage ru;
 
 	while ((opt = getopt(argc, argv, "c:i:n:w:")) != -1) {
@@ -260,7 +264,12 @@ int main(int argc, char **argv)
 			stopping = true;
 			handshakes = done;
 		}
+		if (stopping)
+			for (pending = 0, i = 0; i < nslots; i++)
+				pending += slots[i].state == S_SYN_SENT;
 		if (now >= t_stop)
+			break;
+		if (stopping && pending == 0)
 			break;
 		if (now - last_scan >= 100000000u) {
 			/* abandon SYNs unanswered for a second */
@@ -291,8 +300,21 @@ int main(int argc, char **argv)
 		if (a <= base32 || idx >= nslots)
 			continue;
 		s = &slots[idx];
-		if (s->state != S_SYN_SENT || p.dst.port != s->local.port)
-			continue; /* e.g. the server's answer to our reset */
+		if (s->state != S_SYN_SENT || p.dst.port != s->local.port) {
+			/* A SYN-ACK for an abandoned SYN, or repeated because our
+			 * third ACK was lost: reset it (RFC 9293 §3.10.7.1) so
+			 * that the server keeps no state for it. */
+			if ((p.flags & (MPS_TH_SYN | MPS_TH_ACK | MPS_TH_RST)) == (MPS_TH_SYN | MPS_TH_ACK)) {
+				slot old = *s;
+				mps_opts none;
+
+				memset(&none, 0, sizeof(none));
+				old.local.port = p.dst.port;
+				send_seg(&old, p.ack, 0, MPS_TH_RST, &none);
+				stale++;
+			}
+			continue;
+		}
 		if (p.flags & MPS_TH_RST) {
 			if ((p.flags & MPS_TH_ACK) && p.ack == s->iss + 1) {
 				refused++;
@@ -315,8 +337,8 @@ int main(int argc, char **argv)
 	getrusage(RUSAGE_SELF, &ru);
 	if (write_errs > 0)
 		fprintf(stderr, "hsload: %lu packets not written (TUN queue full?)\n", write_errs);
-	printf("handshakes %lu seconds %.3f rate %.0f total %lu failed %lu refused %lu timeouts %lu cpu %.2f\n",
-	       handshakes, secs, (double)handshakes / secs, done, failed, refused, timeouts,
+	printf("handshakes %lu seconds %.3f rate %.0f total %lu failed %lu refused %lu timeouts %lu stale %lu cpu %.2f\n",
+	       handshakes, secs, (double)handshakes / secs, done, failed, refused, timeouts, stale,
 	       (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 		       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
 	close(tun_fd);
