@@ -87,9 +87,9 @@ topo_wait
 
 field() { sed -n "s/.* $2 \([0-9.]*\).*/\1/p" "$1"; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-# cpu1_busy: busy jiffies of CPU 1 (/proc/stat: user nice system irq softirq; other work
+# cpu_busy N: busy jiffies of CPU N (/proc/stat: user nice system irq softirq; other work
 # on the machine that ran on CPU 1 included); cpu1_softirq: its softirq jiffies.
-cpu1_busy() { awk '$1 == "cpu1" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+cpu_busy() { awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 cpu1_softirq() { awk '$1 == "cpu1" { print $8 }' /proc/stat; }
 # share T0 T1 MS: the share of one CPU that T1 - T0 jiffies make over MS milliseconds.
 share() { awk -v a="$1" -v b="$2" -v ms="$3" -v hz="$(getconf CLK_TCK)" \
@@ -98,17 +98,20 @@ status_line() { "$MPSCTL" --ctl "$WORK/ctl" status 2>/dev/null | sed -n "/$1/p";
 
 # run_load NAME DEST SERVER_PID: hsload against DEST; sets RATE, TOTAL, LOAD (hsload's
 # line) and the shares of one CPU over the whole run (its last second drains at a lower
-# rate): PROC (the server process), CPU1 (CPU 1 busy) and SIRQ (CPU 1 in softirq).
+# rate): PROC (the server process), CPU1 (CPU 1 busy), SIRQ (CPU 1 in softirq) and CPU0
+# (CPU 0 busy: the client side, and other work).
 run_load() {
-	local p0 p1 c0 c1 s0 s1 t0
+	local p0 p1 c0 c1 s0 s1 t0 z0 z1
 	p0=$(cpu_ticks "$3")
-	c0=$(cpu1_busy)
+	c0=$(cpu_busy 1)
+	z0=$(cpu_busy 0)
 	s0=$(cpu1_softirq)
 	t0=$(now_ms)
 	ns_exec "$NS_CLI" taskset -c 0 "$HSLOAD" -c "$INFLIGHT" -n "$CLIENTS" "$SECS" "$2" \
 		>"$WORK/$1.log" 2>&1 || fail "hsload: $(cat "$WORK/$1.log")"
 	t0=$(($(now_ms) - t0))
-	c1=$(cpu1_busy)
+	c1=$(cpu_busy 1)
+	z1=$(cpu_busy 0)
 	s1=$(cpu1_softirq)
 	p1=$(cpu_ticks "$3")
 	LOAD=$(cat "$WORK/$1.log")
@@ -117,6 +120,7 @@ run_load() {
 	PROC=$(share "$p0" "$p1" "$t0")
 	CPU1=$(share "$c0" "$c1" "$t0")
 	SIRQ=$(share "$s0" "$s1" "$t0")
+	CPU0=$(share "$z0" "$z1" "$t0")
 	[ -n "$RATE" ] && [ -n "$TOTAL" ] || fail "hsload: $LOAD"
 }
 
@@ -134,7 +138,7 @@ if [ -n "${BENCH_PERF:-}" ]; then
 	PERF_PID=$!
 fi
 run_load ours 10.88.1.1:$PORT "$SRV_PID"
-ours=$RATE ours_total=$TOTAL ours_proc=$PROC ours_cpu1=$CPU1 ours_sirq=$SIRQ
+ours=$RATE ours_total=$TOTAL ours_proc=$PROC ours_cpu1=$CPU1 ours_sirq=$SIRQ ours_cpu0=$CPU0
 [ -n "${PERF_PID:-}" ] && wait "$PERF_PID"
 sleep 1
 mpsd_check "$SRV_PID" server
@@ -143,7 +147,7 @@ log "mpsd: $(status_line '^connections')"
 log "mpsd: $(status_line '^packets')"
 ours_acc=$(status_line '^connections' | sed -n 's/^connections opened [0-9]* accepted \([0-9]*\).*/\1/p')
 ours_live=$(status_line '^[0-9]* connection' | cut -d' ' -f1)
-log "mpsd used $ours_proc of a CPU, CPU 1 was $ours_cpu1 busy ($ours_sirq softirq); accepted ${ours_acc:-?} of hsload's $ours_total, ${ours_live:-?} left"
+log "mpsd used $ours_proc of a CPU, CPU 1 was $ours_cpu1 busy ($ours_sirq softirq), CPU 0 $ours_cpu0; accepted ${ours_acc:-?} of hsload's $ours_total, ${ours_live:-?} left"
 [ "${ours_acc:-x}" = "$ours_total" ] || fail "mpsd accepted ${ours_acc:-?} connections, hsload completed $ours_total"
 [ "${ours_live:-x}" = 0 ] || fail "mpsd still holds ${ours_live:-?} connections"
 bg_stop "$SRV_PID"
@@ -154,12 +158,12 @@ KSRV_PID=$BG_PID
 wait_port "$NS_SRV" 10.0.1.2 $KPORT
 sleep 1
 run_load kernel 10.0.1.2:$KPORT "$KSRV_PID"
-kernel=$RATE kernel_total=$TOTAL kernel_proc=$PROC kernel_cpu1=$CPU1 kernel_sirq=$SIRQ
+kernel=$RATE kernel_total=$TOTAL kernel_proc=$PROC kernel_cpu1=$CPU1 kernel_sirq=$SIRQ kernel_cpu0=$CPU0
 sleep 1
 bg_stop "$KSRV_PID"
 log "kernel: $LOAD"
 kernel_acc=$(sed -n 's/^accepted \([0-9]*\).*/\1/p' "$WORK/serve.log")
-log "listener used $kernel_proc of a CPU, CPU 1 was $kernel_cpu1 busy ($kernel_sirq softirq); accepted ${kernel_acc:-?} of hsload's $kernel_total"
+log "listener used $kernel_proc of a CPU, CPU 1 was $kernel_cpu1 busy ($kernel_sirq softirq), CPU 0 $kernel_cpu0; accepted ${kernel_acc:-?} of hsload's $kernel_total"
 log "srv: $(ns_exec "$NS_SRV" nstat -az TcpExtListenOverflows MPTcpExtMPCapableSYNRX MPTcpExtMPCapableACKRX 2>/dev/null | awk 'NR > 1 { printf "%s %s  ", $1, $2 }')"
 [ -n "$kernel_acc" ] || fail "the kernel listener did not report: $(cat "$WORK/serve.log")"
 
