@@ -23,7 +23,8 @@
  * Output (stdout): idle prints "established N failed F" once every
  * connection is up (or after -w), then waits for SIGTERM/SIGINT; rate
  * prints "handshakes N failed F seconds S rate R"; serve prints
- * "accepted N" when stopped.
+ * "accepted N errors E" when stopped (E: failed accepts other than EAGAIN;
+ * the listen backlog is 65535, i.e. net.core.somaxconn).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -254,6 +255,8 @@ static int run_serve(int port, int close_at_once)
 {
 	struct sockaddr_in6 a;
 	struct epoll_event ev, evs[256];
+	unsigned long accept_errs = 0;
+	int last_err = 0;
 	int lfd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto), one = 1, zero = 0;
 
 	if (lfd < 0) {
@@ -265,7 +268,7 @@ static int run_serve(int port, int close_at_once)
 	a.sin6_port = htons((uint16_t)port);
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 4096) < 0) {
+	if (bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 65535) < 0) {
 		perror("bind/listen");
 		return 1;
 	}
@@ -277,14 +280,28 @@ static int run_serve(int port, int close_at_once)
 
 		for (i = 0; i < k; i++) {
 			int fd;
-			while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+			for (;;) {
+				fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+				if (fd < 0) {
+					if (errno == EAGAIN || errno == EWOULDBLOCK)
+						break;
+					accept_errs++;
+					last_err = errno;
+					if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+					    errno == ENOMEM)
+						break;
+					continue; /* e.g. ECONNABORTED: the next one */
+				}
 				ok++;
 				if (close_at_once)
 					close(fd);
 			}
 		}
 	}
-	printf("accepted %lu\n", ok);
+	printf("accepted %lu errors %lu", ok, accept_errs);
+	if (accept_errs > 0)
+		printf(" (last: %s)", strerror(last_err));
+	printf("\n");
 	return 0;
 }
 

@@ -1,7 +1,7 @@
 /*
  * hsload.c - MPTCP handshake load generator on a TUN device (tests/bench, row f).
  *
- *   hsload [-c N] [-i IFNAME] [-n NET] [-w SECONDS] SECONDS HOST:PORT
+ *   hsload [-c N] [-i IFNAME] [-n NET] [-t MS] [-w SECONDS] SECONDS HOST:PORT
  *
  * Plays many MPTCP clients without kernel sockets: it opens its own TUN device,
  * routes the client network NET (default 10.99.0.0/16) into it, and writes and
@@ -18,8 +18,9 @@
  *   -> RST with MP_FASTCLOSE (the server's key, §3.5): the server drops it at once
  * The handshake counts when the third ACK has been written.  The same slot then
  * sends its next SYN.  A SYN-ACK without MP_CAPABLE (a fallback to TCP) is reset
- * and counted as failed, a RST from the server as refused; a SYN unanswered for a
- * second is abandoned (timeout) and the slot starts over.
+ * and counted as failed, a RST from the server as refused; a SYN unanswered for
+ * -t MS (default 1000, a kernel client's first SYN retransmission) is abandoned
+ * (timeout) and the slot starts over.
  *
  * A SYN-ACK that matches no handshake in progress (its SYN was abandoned, or the
  * server repeats it because our third ACK was lost) is answered with a RST.
@@ -75,7 +76,7 @@ static uint64_t now_ns(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: hsload [-c N] [-i IFNAME] [-n NET/PREFIX] [-w SECONDS] SECONDS HOST:PORT\n");
+	fprintf(stderr, "usage: hsload [-c N] [-i IFNAME] [-n NET/PREFIX] [-t MS] [-w SECONDS] SECONDS HOST:PORT\n");
 	exit(2);
 }
 
@@ -171,13 +172,13 @@ int main(int argc, char **argv)
 	int prefix, opt, rc;
 	uint32_t base32, naddr;
 	slot *slots;
-	uint64_t t0, t_end, t_stop, now, last_scan;
+	uint64_t t0, t_end, t_stop, now, last_scan, syn_timeout = 1000000000u;
 	uint8_t buf[2048];
 	bool stopping = false;
 	unsigned long pending = 1;
 	struct rusage ru;
 
-	while ((opt = getopt(argc, argv, "c:i:n:w:")) != -1) {
+	while ((opt = getopt(argc, argv, "c:i:n:t:w:")) != -1) {
 		switch (opt) {
 		case 'c':
 			nslots = strtoul(optarg, NULL, 10);
@@ -187,6 +188,9 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			net = optarg;
+			break;
+		case 't':
+			syn_timeout = strtoull(optarg, NULL, 10) * 1000000u;
 			break;
 		case 'w':
 			drain = atof(optarg);
@@ -198,7 +202,7 @@ int main(int argc, char **argv)
 	if (argc - optind != 2)
 		usage();
 	secs = atof(argv[optind]);
-	if (secs <= 0 || mps_addr_parse(&server, argv[optind + 1]) != 0 || server.port == 0 ||
+	if (secs <= 0 || syn_timeout == 0 || mps_addr_parse(&server, argv[optind + 1]) != 0 || server.port == 0 ||
 	    server.family != MPS_AF_INET)
 		usage();
 	snprintf(netbuf, sizeof(netbuf), "%s", net);
@@ -271,12 +275,12 @@ int main(int argc, char **argv)
 			break;
 		if (stopping && pending == 0)
 			break;
-		if (now - last_scan >= 100000000u) {
-			/* abandon SYNs unanswered for a second */
+		if (now - last_scan >= syn_timeout / 10) {
+			/* abandon SYNs unanswered for -t MS */
 			last_scan = now;
 			for (i = 0; i < nslots; i++) {
 				s = &slots[i];
-				if (s->state == S_SYN_SENT && now - s->sent_ns >= 1000000000u) {
+				if (s->state == S_SYN_SENT && now - s->sent_ns >= syn_timeout) {
 					timeouts++;
 					s->state = S_IDLE;
 					if (!stopping)
