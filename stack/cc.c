@@ -390,6 +390,20 @@ static bool cc_sf_sending(const mps_sf *sf)
 	}
 }
 
+/* Do a and b (subflows of one connection) end at the same server?  Every
+ * subflow of a plain MPTCP connection does, whatever addresses the server
+ * uses (RFC 8684: one connection, one peer); a group client's subflows do
+ * when they go to the same member (sf->peer); a group member's subflows
+ * all end at itself. */
+static bool cc_same_server(const mps_sf *a, const mps_sf *b)
+{
+	const mps_conn *c = a->conn;
+
+	if (c->group && !c->is_server)
+		return a->peer == b->peer;
+	return true;
+}
+
 unsigned mps_cc_coupled_set(mps_sf *sf, mps_sf **set, unsigned max)
 {
 	mps_sf *o;
@@ -401,8 +415,7 @@ unsigned mps_cc_coupled_set(mps_sf *sf, mps_sf **set, unsigned max)
 	if (sf->conn == NULL)
 		return n;
 	for (o = sf->conn->sfs; o != NULL; o = o->next) {
-		if (o == sf || o->cc != sf->cc || !cc_sf_sending(o) ||
-		    !mps_addr_ip_eq(&o->remote, &sf->remote))
+		if (o == sf || o->cc != sf->cc || !cc_sf_sending(o) || !cc_same_server(o, sf))
 			continue;
 		if (n < max)
 			set[n] = o;

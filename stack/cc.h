@@ -41,9 +41,11 @@ extern const mps_cc_ops mps_cc_olia;
 /* Registry: look an algorithm up by name; NULL if unknown. */
 const mps_cc_ops *mps_cc_find(const char *name);
 
-/* The coupling set of sf: its subflows of the same connection that send
- * to the same remote address with the same ops (sf included), at most max
- * of them into set.  Returns how many there are. */
+/* The coupling set of sf: its subflows of the same connection that end at
+ * the same server (every subflow of a plain MPTCP connection, whatever
+ * addresses the server has; a group client's subflows to one member) and
+ * run the same ops (sf included), at most max of them into set.  Returns
+ * how many there are. */
 unsigned mps_cc_coupled_set(struct mps_sf *sf, struct mps_sf **set, unsigned max);
 
 #endif

@@ -263,8 +263,10 @@ static void test_cc_coupled_none_gives_every_subflow_cc(void)
 	cx_free(&x);
 }
 
-/* The coupling set: same connection, same remote address (any port), same
- * ops, sending; not a subflow to another server, nor a dead one. */
+/* The coupling set: same connection, same server, same ops, sending; not a
+ * dead subflow.  Every subflow of a plain MPTCP connection ends at the one
+ * server, whichever of its addresses it uses; a group client's subflows
+ * share a server when they go to the same member. */
 static void test_cc_coupled_set_is_the_subflows_sharing_a_server(void)
 {
 	cx x;
@@ -273,16 +275,26 @@ static void test_cc_coupled_set_is_the_subflows_sharing_a_server(void)
 	cx_init(&x, NULL, NULL);
 	a = cx_sf(&x, "10.88.1.1", 50);
 	b = cx_sf(&x, "10.88.1.1", 80);
-	c = cx_sf(&x, "10.88.2.1", 50);
+	c = cx_sf(&x, "10.88.1.2", 50); /* the server's second address */
 	d = cx_sf(&x, "10.88.1.1", 50);
+	CU_ASSERT_EQUAL(mps_cc_coupled_set(a, set, CONN_MAX_SUBFLOWS), 4);
+	CU_ASSERT_EQUAL(mps_cc_coupled_set(c, set, CONN_MAX_SUBFLOWS), 4);
+	CU_ASSERT_PTR_EQUAL(set[0], c);
+	d->dead = true;
+	CU_ASSERT_EQUAL(mps_cc_coupled_set(a, set, CONN_MAX_SUBFLOWS), 3);
+	b->cc = &mps_cc_olia;
+	CU_ASSERT_EQUAL(mps_cc_coupled_set(a, set, CONN_MAX_SUBFLOWS), 2);
+	CU_ASSERT_TRUE((set[0] == a && set[1] == c) || (set[0] == c && set[1] == a));
+	/* a group client: members 0 and 1 are two servers */
+	b->cc = a->cc;
+	d->dead = false;
+	x.c->group = true;
+	a->peer = b->peer = d->peer = 0;
+	c->peer = 1;
 	CU_ASSERT_EQUAL(mps_cc_coupled_set(a, set, CONN_MAX_SUBFLOWS), 3);
 	CU_ASSERT_EQUAL(mps_cc_coupled_set(c, set, CONN_MAX_SUBFLOWS), 1);
 	CU_ASSERT_PTR_EQUAL(set[0], c);
-	d->dead = true;
-	CU_ASSERT_EQUAL(mps_cc_coupled_set(a, set, CONN_MAX_SUBFLOWS), 2);
-	CU_ASSERT_TRUE((set[0] == a && set[1] == b) || (set[0] == b && set[1] == a));
-	b->cc = &mps_cc_olia;
-	CU_ASSERT_EQUAL(mps_cc_coupled_set(a, set, CONN_MAX_SUBFLOWS), 1);
+	x.c->group = false;
 	cx_free(&x);
 }
 
@@ -691,8 +703,11 @@ static void test_cc_lia_alone_is_cubic(void)
 
 	cx_init(&x, NULL, "lia");
 	cx_init(&y, "cubic", "none");
+	x.c->group = true; /* a group client: other goes to another member */
 	a = cx_sf(&x, "10.88.1.1", 40);
-	other = cx_sf(&x, "10.88.2.1", 40); /* another server: not coupled */
+	other = cx_sf(&x, "10.88.2.1", 40);
+	a->peer = 0;
+	other->peer = 1; /* another server: not coupled */
 	c = cx_sf(&y, "10.88.1.1", 40);
 	cx_ca(a, 200);
 	cx_ca(other, 200);
@@ -706,10 +721,12 @@ static void test_cc_lia_alone_is_cubic(void)
 	CU_ASSERT(a->cwnd > SEG(150));
 
 	b = cx_sf(&x, "10.88.1.1", 40);
+	b->peer = 0;
 	cx_ca(b, 50);
 	cx_ca(a, 100);
 	cx_loss(&x, a);
 	CU_ASSERT_EQUAL(a->cwnd, SEG(50)); /* per-subflow halving */
+	x.c->group = false;
 	cx_free(&x);
 	cx_free(&y);
 }
