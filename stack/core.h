@@ -169,6 +169,7 @@ struct mps_sf {
 	uint32_t ts_recent;
 	uint64_t last_ack_sent;    /* RFC 7323 §4.3 Last.ACK.sent */
 	uint32_t unacked_segs;     /* full segments received since our last ACK */
+	bool wnd_opened;           /* a pure window update opened snd_wnd: push */
 	bool ack_now;
 	bool dsack_pending;        /* report [dsack_l, dsack_r) as a DSACK (RFC 2883) */
 	uint64_t dsack_l, dsack_r;

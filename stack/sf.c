@@ -1395,6 +1395,8 @@ static bool sf_process_ack(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint
 	dsack = sf_take_sacks(sf, o, ack, &ra);
 	if (sf->snd_wl1 < seq || (sf->snd_wl1 == seq && sf->snd_wl2 <= ack)) {
 		wnd_changed = wnd != sf->snd_wnd;
+		if (wnd > sf->snd_wnd && !advanced)
+			sf->wnd_opened = true; /* a pure window update: push after the options */
 		sf->snd_wnd = wnd;
 		sf->snd_wl1 = seq;
 		sf->snd_wl2 = ack;
@@ -1657,6 +1659,13 @@ static void sf_input_sync(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint6
 	conn_sf_rx_options(c, sf, p, o, now);
 	if (sf->state == SF_CLOSED)
 		return;
+	if (sf->wnd_opened) {
+		/* Only the subflow's window moved (a window update, RFC 9293
+		 * §3.8.6): data held back by it may go now.  Nothing else
+		 * pushes then, as no byte was acknowledged. */
+		sf->wnd_opened = false;
+		conn_push(c, now);
+	}
 	if (p->paylen > 0) {
 		switch (sf->state) {
 		case SF_ESTABLISHED:

@@ -755,6 +755,32 @@ static void test_mptcp_pure_window_update_releases_held_data(void)
 
 static int mp_send_data_fin(fx *f, fx_sf *sf, uint64_t fin_dsn);
 
+/* The connection's window is open but each subflow's own window is shut;
+ * then a pure window update on one subflow that does not move the data-level
+ * edge: the data held back goes out on it at once. */
+static void test_mptcp_subflow_window_update_alone_releases_held_data(void)
+{
+	fx f;
+	fx_sf *sf, *j;
+
+	mp_setup(&f);
+	sf = &f.sf[0];
+	j = mp_join(&f, "10.77.0.3:40001", 2, false, 10 * FX_MS);
+	sf->window = 0;
+	j->window = 0;
+	fx_ack(&f, sf); /* nothing new acknowledged: only the windows shut */
+	fx_ack(&f, j);
+	fx_clear(&f);
+	mp_app_send(&f, 20000, 47);
+	fx_advance(&f, 1 * FX_MS);
+	CU_ASSERT_EQUAL(fx_count_data(&f, NULL), 0);
+	j->window = 30000; /* the DATA_ACK's edge stays below the one known */
+	fx_ack(&f, j);
+	CU_ASSERT(fx_count_data(&f, j) >= 1);
+	fx_free(&f);
+}
+
+
 /* Zero-copy sending: the application writes into the reserved space and
  * the committed bytes go out as if sent with mps_conn_send. */
 static void test_mptcp_send_reserve_and_commit(void)
@@ -1544,6 +1570,8 @@ static CU_TestInfo tests_mptcp[] = {
     {"test_mptcp_join_repeated_third_ack_is_acked_again",
      test_mptcp_join_repeated_third_ack_is_acked_again},
     {"test_mptcp_recv_peek_and_consume", test_mptcp_recv_peek_and_consume},
+    {"test_mptcp_subflow_window_update_alone_releases_held_data",
+     test_mptcp_subflow_window_update_alone_releases_held_data},
     {"test_mptcp_send_reserve_and_commit", test_mptcp_send_reserve_and_commit},
     {"test_mptcp_pure_window_update_releases_held_data",
      test_mptcp_pure_window_update_releases_held_data},
