@@ -1245,6 +1245,20 @@ void conn_sf_rto(mps_conn *c, mps_sf *sf, uint64_t now)
 	}
 }
 
+void conn_sf_pto(mps_conn *c, mps_sf *sf, uint64_t now)
+{
+	/* Nothing came back on sf for two RTTs: its path or server may be
+	 * gone.  Its outstanding data goes on the other subflows as well
+	 * (RFC 8684 §3.3.6 allows reinjection at any time; the receiver
+	 * keeps one copy), so a dead path costs about two RTTs, not the
+	 * 200 ms minimum RTO.  A group client has its own stall detection. */
+	if (!c->mptcp || c->fallback || sf->dead || (c->group && !c->is_server))
+		return;
+	if (conn_live_subflows(c, sf) == 0)
+		return;
+	conn_reinject_from(c, sf, false, now);
+}
+
 void conn_sf_acked(mps_conn *c, mps_sf *sf, uint64_t now)
 {
 	if (sf->dead && sf->backoff == 0)

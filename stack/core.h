@@ -507,6 +507,8 @@ void conn_sf_acked(mps_conn *c, mps_sf *sf, uint64_t now);
 void conn_sf_fin(mps_conn *c, mps_sf *sf, uint64_t now);
 void conn_sf_closed(mps_conn *c, mps_sf *sf, int err, uint64_t now);
 void conn_sf_rto(mps_conn *c, mps_sf *sf, uint64_t now);
+/* sf.c: a tail loss probe went out on sf (nothing came back for two RTTs). */
+void conn_sf_pto(mps_conn *c, mps_sf *sf, uint64_t now);
 /* Does a pure ACK on sf have something to say (ADD_ADDR, echo, RANGE...)? */
 bool conn_sf_signal_pending(const mps_conn *c, const mps_sf *sf);
 bool gc_signal_pending(const mps_conn *c, const mps_sf *sf);

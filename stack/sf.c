@@ -1811,6 +1811,7 @@ static void sf_on_pto(mps_sf *sf, uint64_t now)
 	sf->tlp_end = sf->snd_max;
 	sf->tlp_count++;
 	sf_arm_rto(sf, now);
+	conn_sf_pto(sf->conn, sf, now);
 }
 
 static void sf_on_rto(mps_sf *sf, uint64_t now)

@@ -755,6 +755,57 @@ static void test_mptcp_pure_window_update_releases_held_data(void)
 
 static int mp_send_data_fin(fx *f, fx_sf *sf, uint64_t fin_dsn);
 
+/* A subflow that goes silent: when its tail loss probe is due (two RTTs),
+ * its outstanding data also goes out on the other subflow, long before the
+ * 200 ms minimum RTO would move it there. */
+static void test_mptcp_silent_subflow_data_is_reinjected_at_the_probe(void)
+{
+	fx f;
+	fx_sf *sf, *j, *quiet = NULL, *other;
+	uint64_t dsn = 0, t0;
+	size_t i;
+	bool again = false;
+
+	mp_setup(&f);
+	sf = &f.sf[0];
+	j = mp_join(&f, "10.77.0.3:40001", 2, false, 10 * FX_MS);
+	fx_clear(&f);
+	mp_app_send(&f, 3000, 48);
+	for (i = 0; i < f.ncap && quiet == NULL; i++)
+		if (f.cap[i].rc == 0 && f.cap[i].p.paylen > 0 && (f.cap[i].o.present & MPS_OPT_DSS)) {
+			quiet = fx_sf_of(&f, &f.cap[i].p);
+			dsn = f.cap[i].o.dss.dsn;
+		}
+	CU_ASSERT_FATAL(quiet != NULL);
+	other = quiet == sf ? j : sf;
+	fx_clear(&f);
+	t0 = f.now;
+	/* nothing comes back on quiet; the other subflow stays alive */
+	while (f.now - t0 < 150 * FX_MS && !again) {
+		mps_opts o;
+
+		fx_advance(&f, 5 * FX_MS);
+		/* other acknowledges its own segments, and at the data level
+		 * nothing new (the bytes on quiet are still missing) */
+		memset(&o, 0, sizeof(o));
+		fx_opt_data_ack(&f, &o);
+		other->rcv_nxt = other->seen_nxt;
+		fx_send(&f, other, (fx_seg){.flags = MPS_TH_ACK, .o = &o});
+		for (i = 0; i < f.ncap; i++) {
+			const fx_cap *c = &f.cap[i];
+			if (c->rc == 0 && c->p.paylen > 0 && fx_sf_of(&f, &c->p) == other &&
+			    (c->o.present & MPS_OPT_DSS) && c->o.dss.has_map &&
+			    (uint32_t)c->o.dss.dsn == (uint32_t)dsn)
+				again = true;
+		}
+	}
+	CU_ASSERT(again);
+	CU_ASSERT(f.now - t0 < 150 * FX_MS);
+	CU_ASSERT(fx_stats(&f).reinjected_bytes >= 3000);
+	fx_free(&f);
+}
+
+
 /* The connection's window is open but each subflow's own window is shut;
  * then a pure window update on one subflow that does not move the data-level
  * edge: the data held back goes out on it at once. */
@@ -1570,6 +1621,8 @@ static CU_TestInfo tests_mptcp[] = {
     {"test_mptcp_join_repeated_third_ack_is_acked_again",
      test_mptcp_join_repeated_third_ack_is_acked_again},
     {"test_mptcp_recv_peek_and_consume", test_mptcp_recv_peek_and_consume},
+    {"test_mptcp_silent_subflow_data_is_reinjected_at_the_probe",
+     test_mptcp_silent_subflow_data_is_reinjected_at_the_probe},
     {"test_mptcp_subflow_window_update_alone_releases_held_data",
      test_mptcp_subflow_window_update_alone_releases_held_data},
     {"test_mptcp_send_reserve_and_commit", test_mptcp_send_reserve_and_commit},
