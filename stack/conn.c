@@ -1624,12 +1624,15 @@ static void conn_after_read(mps_conn *c, size_t n, uint64_t now)
 		conn_push(c, now); /* the window moved: ask for more, and send the RANGEs */
 	/* Window update when a subflow's window could open by a good amount
 	 * (receiver-side silly window avoidance, RFC 9293 §3.8.6.2.2: by
-	 * min(half the buffer, MSS) or more). */
+	 * min(half the buffer, MSS) or more).  What counts is the window this
+	 * subflow's latest ACK told, not the widest it ever told: an ACK on it
+	 * may have closed the window since (the buffer filled through another
+	 * subflow), and the peer holds that subflow shut until told again. */
 	for (sf = c->sfs; sf != NULL; sf = sf->next) {
 		uint64_t cur, can, step;
 		if (!conn_sf_can_ack(sf))
 			continue;
-		cur = sf->rcv_adv > sf->rcv_nxt ? sf->rcv_adv - sf->rcv_nxt : 0;
+		cur = sf->rcv_wnd_edge > sf->rcv_nxt ? sf->rcv_wnd_edge - sf->rcv_nxt : 0;
 		can = sf_rcv_window(sf);
 		step = 2u * sf->mss < c->rcv.cap / 2 ? 2u * sf->mss : c->rcv.cap / 2;
 		if (can >= cur + step && cur < c->rcv.cap / 2)

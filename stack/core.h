@@ -161,6 +161,7 @@ struct mps_sf {
 	uint32_t irs;
 	uint64_t rcv_nxt;
 	uint64_t rcv_adv;          /* right edge of the window we advertised */
+	uint64_t rcv_wnd_edge;     /* right edge our latest ACK told (may be below rcv_adv) */
 	mps_ranges rcv_ooo;        /* out-of-order ranges above rcv_nxt */
 	sf_map rx_maps[SF_RX_MAPS];/* recently seen DSS mappings */
 	size_t rx_maps_next;

@@ -753,6 +753,95 @@ static void test_mptcp_pure_window_update_releases_held_data(void)
 	fx_free(&f);
 }
 
+/* The same window update reaches the sender on two subflows (a receiver
+ * tells every subflow when its buffer drains).  The first copy arrives on a
+ * backup subflow: the DATA_ACK's right edge moves, but the scheduler keeps
+ * to the regular subflow, whose own window is still closed.  The second copy
+ * on the regular subflow moves no edge at the data level, only that
+ * subflow's window: the held-back data must go on it then (it stayed in the
+ * send buffer for good before, nothing left to time out). */
+static void test_mptcp_window_reopened_on_other_subflow_releases_data(void)
+{
+	fx f;
+	fx_sf *sf, *b;
+
+	setup_established_server(&f, (fx_opts){.mptcp = true, .window = 4000});
+	sf = &f.sf[0];
+	b = mp_join(&f, "10.77.0.3:40001", 2, true, 10 * FX_MS);
+	fx_clear(&f);
+	mp_app_send(&f, 20000, 46);
+	CU_ASSERT(fx_count_data(&f, sf) >= 1);
+	CU_ASSERT_EQUAL(fx_count_data(&f, b), 0);
+	/* Everything sent is acknowledged with a closed window, on both. */
+	sf->window = 0;
+	fx_ack(&f, sf);
+	b->window = 0;
+	fx_ack(&f, b);
+	fx_clear(&f);
+	fx_advance(&f, 1 * FX_MS);
+	CU_ASSERT_EQUAL(fx_count_data(&f, NULL), 0);
+	/* The update, first on the backup, then on the regular subflow. */
+	b->window = 60000;
+	fx_ack(&f, b);
+	CU_ASSERT_EQUAL(fx_count_data(&f, NULL), 0);
+	sf->window = 60000;
+	fx_ack(&f, sf);
+	CU_ASSERT(fx_count_data(&f, sf) >= 1);
+	fx_free(&f);
+}
+
+/* The receiver side: the buffer fills through a second subflow while the
+ * first still shows a wide window from earlier; then a duplicate on the
+ * first makes it send an ACK that closes its window.  When the application
+ * drains the buffer, the first subflow must hear the window open again,
+ * although the widest window it ever told (its rcv_adv) still looks open
+ * and the second subflow's update already moved the data-level edge. */
+static void test_mptcp_closed_window_on_idle_subflow_is_reopened(void)
+{
+	fx f;
+	fx_sf *sf, *j;
+	static uint8_t data[65536], got[65536 + 100];
+	const fx_cap *c;
+	uint64_t d;
+	size_t off;
+
+	setup_established_server(&f, (fx_opts){.mptcp = true, .rcvbuf = 65536});
+	sf = &f.sf[0];
+	j = mp_join(&f, "10.77.0.3:40001", 2, false, 10 * FX_MS);
+	d = f.dsn_nxt;
+	fx_pattern(data, sizeof(data), 47);
+	for (off = 0; off < 8192; off += 1024)
+		fx_send_data(&f, sf, d + off, data + off, 1024);
+	for (; off < sizeof(data); off += 1024)
+		fx_send_data(&f, j, d + off, data + off, 1024);
+	fx_advance(&f, 200 * FX_MS);
+	/* A duplicate of the first subflow's last segment: answered at once,
+	 * with the window the full buffer leaves, none. */
+	fx_clear(&f);
+	{
+		mps_opts o;
+		memset(&o, 0, sizeof(o));
+		fx_opt_data_ack(&f, &o);
+		fx_opt_map(&o, d + 7168, fx_ssn(sf) - 1024, 1024);
+		fx_send(&f, sf, (fx_seg){.flags = MPS_TH_ACK, .o = &o, .dseq = -1024, .data = data + 7168,
+					 .len = 1024, .keep = true});
+	}
+	c = fx_last(&f, sf, MPS_TH_ACK, MPS_TH_ACK);
+	CU_ASSERT_FATAL(c != NULL);
+	CU_ASSERT_EQUAL(c->p.window, 0);
+	fx_clear(&f);
+	CU_ASSERT_EQUAL(fx_read(&f, got, sizeof(got), NULL), sizeof(data));
+	CU_ASSERT_EQUAL(memcmp(got, data, sizeof(data)), 0);
+	c = fx_last(&f, j, MPS_TH_ACK, MPS_TH_ACK);
+	CU_ASSERT_FATAL(c != NULL);
+	CU_ASSERT(c->p.window > 0);
+	c = fx_last(&f, sf, MPS_TH_ACK, MPS_TH_ACK);
+	CU_ASSERT_FATAL(c != NULL);
+	if (c != NULL)
+		CU_ASSERT(c->p.window > 0);
+	fx_free(&f);
+}
+
 static int mp_send_data_fin(fx *f, fx_sf *sf, uint64_t fin_dsn);
 
 /* A subflow that goes silent: when its tail loss probe is due (two RTTs),
@@ -1630,6 +1719,10 @@ static CU_TestInfo tests_mptcp[] = {
      test_mptcp_pure_window_update_releases_held_data},
     {"test_mptcp_window_update_after_drain_with_two_subflows",
      test_mptcp_window_update_after_drain_with_two_subflows},
+    {"test_mptcp_window_reopened_on_other_subflow_releases_data",
+     test_mptcp_window_reopened_on_other_subflow_releases_data},
+    {"test_mptcp_closed_window_on_idle_subflow_is_reopened",
+     test_mptcp_closed_window_on_idle_subflow_is_reopened},
     CU_TEST_INFO_NULL,
 };
 
