@@ -1588,7 +1588,7 @@ static void sf_input_sync(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint6
 	uint64_t seq = mps_seq_expand32(sf->rcv_nxt, p->seq - sf->irs);
 	uint64_t seglen = p->paylen + ((p->flags & MPS_TH_FIN) ? 1 : 0);
 	uint64_t wnd = sf->rcv_adv > sf->rcv_nxt ? sf->rcv_adv - sf->rcv_nxt : 0;
-	bool ok;
+	bool ok, ack_only = false;
 
 	if (sf->state == SF_SYN_RCVD && (p->flags & MPS_TH_SYN) && !(p->flags & MPS_TH_ACK) &&
 	    p->seq == sf->irs) {
@@ -1603,6 +1603,16 @@ static void sf_input_sync(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint6
 				  (seq + seglen - 1 >= sf->rcv_nxt && seq + seglen - 1 < sf->rcv_nxt + wnd));
 	if (!ok && seglen == 0 && seq + 1 == sf->rcv_nxt)
 		ok = false; /* keep-alive: answered by the ACK below */
+	/* With a zero window no segment is acceptable, but its ACK is (RFC
+	 * 9293 §3.10.7.4): one at RCV.NXT (the peer's next data, a window
+	 * probe) is taken for its ACK, window and options, its data and FIN
+	 * dropped.  Dropped whole, the ACK of what we sent is lost for as
+	 * long as our reader is slow, and our own data times out again and
+	 * again although the peer has it. */
+	if (!ok && seglen > 0 && wnd == 0 && seq == sf->rcv_nxt && !(p->flags & (MPS_TH_RST | MPS_TH_SYN))) {
+		ok = true;
+		ack_only = true;
+	}
 	if (!ok) {
 		if (!(p->flags & MPS_TH_RST))
 			sf->ack_now = true;
@@ -1673,6 +1683,10 @@ static void sf_input_sync(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint6
 		 * pushes then, as no byte was acknowledged. */
 		sf->wnd_opened = false;
 		conn_push(c, now);
+	}
+	if (ack_only) {
+		sf->ack_now = true; /* tell the window again */
+		return;
 	}
 	if (p->paylen > 0) {
 		switch (sf->state) {

@@ -842,6 +842,58 @@ static void test_mptcp_closed_window_on_idle_subflow_is_reopened(void)
 	fx_free(&f);
 }
 
+/* RFC 9293 §3.10.7.4: with our window closed (the application does not
+ * read), the peer's next data segment cannot be taken, but the ACK it
+ * carries must be: otherwise what we sent stays unacknowledged and times out
+ * for as long as the reader is slow.  The data itself is not taken. */
+static void test_mptcp_ack_on_data_at_zero_window_is_taken(void)
+{
+	fx f;
+	fx_sf *sf;
+	static uint8_t data[65536 + 1024], got[65536 + 2048];
+	mps_subflow_info si;
+	mps_conn_info ci;
+	const fx_cap *c;
+	uint64_t d;
+	size_t off;
+
+	setup_established_server(&f, (fx_opts){.mptcp = true, .rcvbuf = 65536});
+	sf = &f.sf[0];
+	d = f.dsn_nxt;
+	fx_clear(&f);
+	mp_app_send(&f, 100, 48); /* our request */
+	CU_ASSERT_EQUAL(fx_count_data(&f, sf), 1);
+	fx_pattern(data, sizeof(data), 49);
+	for (off = 0; off < 65536; off += 1024)
+		fx_send_data(&f, sf, d + off, data + off, 1024); /* these do not acknowledge it */
+	fx_advance(&f, 1 * FX_MS);
+	c = fx_last(&f, sf, MPS_TH_ACK, MPS_TH_ACK);
+	CU_ASSERT_FATAL(c != NULL);
+	CU_ASSERT_EQUAL(c->p.window, 0);
+	CU_ASSERT_FATAL(mp_sf_info(&f, sf, &si));
+	CU_ASSERT_EQUAL(si.bytes_acked, 0);
+	/* The next segment at RCV.NXT acknowledges the request. */
+	sf->rcv_nxt = sf->seen_nxt;
+	f.data_ack = f.dsn_seen;
+	fx_clear(&f);
+	fx_send_data(&f, sf, d + 65536, data + 65536, 1024);
+	CU_ASSERT_FATAL(mp_sf_info(&f, sf, &si));
+	CU_ASSERT_EQUAL(si.bytes_acked, 100);
+	mp_info(&f, &ci, NULL, 0);
+	CU_ASSERT_EQUAL(ci.bytes_acked, 100);
+	c = fx_last(&f, sf, MPS_TH_ACK, MPS_TH_ACK); /* the window, told again */
+	CU_ASSERT_FATAL(c != NULL);
+	CU_ASSERT_EQUAL(c->p.window, 0);
+	CU_ASSERT_EQUAL(c->p.ack, sf->snd_nxt - 1024); /* its data was not taken */
+	/* Nothing times out now: no retransmission of the request. */
+	fx_clear(&f);
+	fx_advance(&f, 3000 * FX_MS);
+	CU_ASSERT_EQUAL(fx_count_data(&f, sf), 0);
+	CU_ASSERT_EQUAL(fx_read(&f, got, sizeof(got), NULL), 65536);
+	CU_ASSERT_EQUAL(memcmp(got, data, 65536), 0);
+	fx_free(&f);
+}
+
 static int mp_send_data_fin(fx *f, fx_sf *sf, uint64_t fin_dsn);
 
 /* A subflow that goes silent: when its tail loss probe is due (two RTTs),
@@ -1723,6 +1775,7 @@ static CU_TestInfo tests_mptcp[] = {
      test_mptcp_window_reopened_on_other_subflow_releases_data},
     {"test_mptcp_closed_window_on_idle_subflow_is_reopened",
      test_mptcp_closed_window_on_idle_subflow_is_reopened},
+    {"test_mptcp_ack_on_data_at_zero_window_is_taken", test_mptcp_ack_on_data_at_zero_window_is_taken},
     CU_TEST_INFO_NULL,
 };
 
