@@ -1379,7 +1379,7 @@ static bool sf_process_ack(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint
 	uint64_t wnd = (uint64_t)p->window << sf->snd_wscale;
 	bool wnd_changed = false, advanced = ack > sf->snd_una;
 	sf_rack_ack ra = {0};
-	uint64_t sacked_before = sf->sacked_bytes, una_before = sf->snd_una, wnd_before = sf->snd_wnd;
+	uint64_t sacked_before = sf->sacked_bytes, una_before = sf->snd_una;
 	bool dsack;
 
 	ra.ts = sf->ts_ok && (o->present & MPS_OPT_TS);
@@ -1469,13 +1469,6 @@ static bool sf_process_ack(mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint
 		if (sf->in_recovery && !sf->sack_ok)
 			sf->cwnd += sf->mss; /* RFC 6582 window inflation */
 	}
-	/* A pure window update (RFC 9293 §3.8.6.1): the window is the
-	 * connection's (RFC 8684 §3.3.4), so data waiting there, not only
-	 * what this subflow holds, may go on it now.  Without this a subflow
-	 * whose window reopens while the DATA_ACK's edge stays put (it was
-	 * told on another subflow before) never gets data again. */
-	if (!advanced && sf->snd_wnd > wnd_before && sf->state != SF_CLOSED)
-		conn_push(sf->conn, now);
 	if (sf->sack_ok) {
 		sf_sack_loss(sf, &ra, ack, advanced, dsack,
 			     (advanced ? ack - una_before : 0) + sf->sacked_bytes - sacked_before, now);
