@@ -15,7 +15,8 @@
 #   {"row":"a","what":"...","ours":6.1,"kernel":13.2,"unit":"Gbit/s","ratio":0.46,
 #    "target":"ratio >= 0.50","pass":false}
 # and its diagnostics on standard error.  run.sh keeps both in LOGDIR (<script>.out,
-# <script>.log), collects the rows in LOGDIR/bench.jsonl and prints the table
+# <script>.log), collects the rows in LOGDIR/bench.jsonl (a row a script declares but did
+# not print is entered there as failed, without figures) and prints the table
 # (tests/bench/table.py).
 #
 # Exit status: 0 when every script ran and printed the rows it declares (a missed target
@@ -125,6 +126,11 @@ for s in "${scripts[@]}"; do
 		done
 		problem="${problem:+$problem, }left namespaces behind: $(tr "\n" " " <<<"$leaked")"
 	fi
+	for r in $missing; do # the table shows the hole
+		printf '{"row":"%s","what":"no figure: %s failed","ours":null,"kernel":null,' \
+			"$r" "$name" >>"$JSONL"
+		printf '"unit":"","ratio":null,"target":"","pass":false}\n' >>"$JSONL"
+	done
 	if [ -n "$problem" ]; then
 		nfail=$((nfail + 1))
 		echo "FAIL: $name ($secs s): $problem; from $LOGDIR/$name.log:"
