@@ -106,9 +106,19 @@ shaped() {
 		loss_on "$NS_CLI" c2 "$loss"
 	fi
 	paths_reset "$NS_CLI" c1 c2
+	[ "$setup" = group ] && status_sampler_start "$CLI_CTL" "$WORK/$what.samples" 0.2
 	ERR=''
 	meter "$NS_CLI" "$URL" "$WORK/www/file" "$what" || ERR=$LAST_ERR
 	CURL_WRAP=()
+	if [ "$setup" = group ]; then
+		sleep 0.3 # one more sample of the finished connection
+		status_sampler_stop
+		# each server's state, bytes, share (per mille) and why it left, if it did
+		group_servers_of "$WORK/$what.samples" | while read -r addr state bytes pm reason; do
+			log "$what: server $addr $state: $((bytes / 1024)) KiB, share" \
+				"$((pm / 10)).$((pm % 10)) %${reason#-}"
+		done
+	fi
 	log "$what: bytes per path c1 $(($(path_bytes "$NS_CLI" c1) / 1024)) KiB," \
 		"c2 $(($(path_bytes "$NS_CLI" c2) / 1024)) KiB"
 	[ "$loss" = 0 ] || log "$what: packets dropped: c1 $(loss_dropped "$NS_CLI" c1)," \
