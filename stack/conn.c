@@ -812,6 +812,9 @@ static void conn_check_done(mps_conn *c, uint64_t now)
 		conn_set_closed(c, 0, now);
 }
 
+static bool conn_window_bound(const mps_conn *c);
+static void conn_persist_update(mps_conn *c, uint64_t now);
+
 static void conn_data_ack_in(mps_conn *c, mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint64_t now)
 {
 	uint64_t ack, top, edge;
@@ -868,6 +871,7 @@ static void conn_data_ack_in(mps_conn *c, mps_sf *sf, const mps_pkt *p, const mp
 		if (was_shut && c->snd_nxt < c->snd.end)
 			conn_push(c, now);
 	}
+	conn_persist_update(c, now); /* the subflow's push came before this DATA_ACK */
 	conn_check_done(c, now);
 }
 
@@ -1349,9 +1353,47 @@ void conn_push(mps_conn *c, uint64_t now)
 		c->retrans_una = c->snd_una;
 		conn_timer_set(c, CONN_TIMER_RETRANS, now + conn_retrans_timeout(c));
 	}
+	conn_persist_update(c, now);
 	for (sf = c->sfs; sf != NULL; sf = sf->next)
 		if (sf->state != SF_CLOSED)
 			sf_output(sf, now);
+}
+
+/* Data-level persist (RFC 9293 §3.8.6.1, one level up): bytes wait, none
+ * is outstanding at the data level, so only the windows hold them back
+ * (the connection's, or every subflow's).  Were the window update that
+ * reopens them lost, nothing would ever move again.  After a while one
+ * byte goes to a subflow beyond the windows; that subflow's own persist
+ * timer probes with it until the peer's answer tells the windows again. */
+static bool conn_window_bound(const mps_conn *c)
+{
+	return c->mptcp && !c->fallback && !c->group && c->snd_nxt < c->snd.end &&
+	       c->snd_una == c->snd_nxt && !c->shut_wr;
+}
+
+static void conn_persist_update(mps_conn *c, uint64_t now)
+{
+	if (!conn_window_bound(c))
+		c->timers[CONN_TIMER_PERSIST] = MPS_TIME_NONE;
+	else if (c->timers[CONN_TIMER_PERSIST] == MPS_TIME_NONE)
+		conn_timer_set(c, CONN_TIMER_PERSIST, now + conn_retrans_timeout(c));
+}
+
+static void conn_persist_probe(mps_conn *c, uint64_t now)
+{
+	mps_sf *sf;
+
+	if (!conn_window_bound(c))
+		return;
+	sf = mps_sched_default.pick_any(c, NULL);
+	if (sf == NULL)
+		return;
+	sf_queue_map(sf, c->snd_nxt, 1);
+	c->snd_nxt += 1;
+	c->bytes_sent += 1;
+	c->retrans_una = c->snd_una;
+	conn_timer_set(c, CONN_TIMER_RETRANS, now + conn_retrans_timeout(c));
+	sf_output(sf, now);
 }
 
 /* --- timers ------------------------------------------------------------------ */
@@ -1447,6 +1489,10 @@ void conn_handle_timers(mps_conn *c, uint64_t now)
 		for (sf = c->sfs; sf != NULL; sf = sf->next)
 			if (sf->ack_now)
 				sf_send_ack(sf, now);
+	}
+	if (c->timers[CONN_TIMER_PERSIST] <= now) {
+		c->timers[CONN_TIMER_PERSIST] = MPS_TIME_NONE;
+		conn_persist_probe(c, now);
 	}
 	if (c->timers[CONN_TIMER_TRIM] <= now) {
 		c->timers[CONN_TIMER_TRIM] = MPS_TIME_NONE;

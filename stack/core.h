@@ -272,6 +272,7 @@ enum conn_timer {
 	CONN_TIMER_LINGER,   /* released but the peer never finishes */
 	CONN_TIMER_GROUP,    /* group: ticket repeats, server progress checks */
 	CONN_TIMER_TRIM,     /* buffers idle for a while: give their memory back */
+	CONN_TIMER_PERSIST,  /* data waits behind closed windows: probe them */
 	CONN_TIMER_COUNT,
 };
 

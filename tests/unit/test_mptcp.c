@@ -896,6 +896,40 @@ static void test_mptcp_ack_on_data_at_zero_window_is_taken(void)
 
 static int mp_send_data_fin(fx *f, fx_sf *sf, uint64_t fin_dsn);
 
+/* Every byte acknowledged with a closed window, and the update that would
+ * reopen it never comes (lost): the stack probes by itself, and the
+ * peer's answer to the probe gets the data moving again. */
+static void test_mptcp_lost_window_update_is_recovered_by_a_probe(void)
+{
+	fx f;
+	fx_sf *sf;
+	size_t i, probes = 0;
+	uint64_t t0;
+
+	setup_established_server(&f, (fx_opts){.mptcp = true, .window = 4000});
+	sf = &f.sf[0];
+	mp_app_send(&f, 20000, 49);
+	sf->window = 0;
+	fx_ack(&f, sf); /* all acknowledged, window 0 */
+	fx_clear(&f);
+	t0 = f.now;
+	while (f.now - t0 < 3000 * FX_MS && probes == 0) {
+		fx_advance(&f, 50 * FX_MS);
+		for (i = 0; i < f.ncap; i++)
+			if (f.cap[i].rc == 0 && f.cap[i].p.paylen > 0)
+				probes++;
+	}
+	CU_ASSERT_FATAL(probes >= 1);
+	CU_ASSERT_EQUAL(fx_last(&f, sf, 0, 0)->p.paylen, 1); /* a one-byte probe */
+	/* the peer answers the probe with its open window: data flows */
+	sf->window = 60000;
+	fx_clear(&f);
+	fx_ack(&f, sf);
+	CU_ASSERT(fx_count_data(&f, sf) >= 2);
+	fx_free(&f);
+}
+
+
 /* A subflow that goes silent: when its tail loss probe is due (two RTTs),
  * its outstanding data also goes out on the other subflow, long before the
  * 200 ms minimum RTO would move it there. */
@@ -1762,6 +1796,8 @@ static CU_TestInfo tests_mptcp[] = {
     {"test_mptcp_join_repeated_third_ack_is_acked_again",
      test_mptcp_join_repeated_third_ack_is_acked_again},
     {"test_mptcp_recv_peek_and_consume", test_mptcp_recv_peek_and_consume},
+    {"test_mptcp_lost_window_update_is_recovered_by_a_probe",
+     test_mptcp_lost_window_update_is_recovered_by_a_probe},
     {"test_mptcp_silent_subflow_data_is_reinjected_at_the_probe",
      test_mptcp_silent_subflow_data_is_reinjected_at_the_probe},
     {"test_mptcp_subflow_window_update_alone_releases_held_data",
