@@ -14,7 +14,9 @@
 #   4. make distcheck
 #   5. tests/netns/run.sh                integration against the kernel's MPTCP
 #   6. tests/bench/run.sh                the benchmark table, report-only (a missed target
-#                                        does not fail the run), BENCH_QUICK=1 (a few
+#                                        or a failed benchmark does not fail the run, it is
+#                                        reported; BENCH_FATAL=1 makes a failed benchmark
+#                                        fail it), BENCH_QUICK=1 (a few
 #                                        minutes); BENCH=0 skips it, BENCH_QUICK=0 runs the
 #                                        full suite (about 10 minutes)
 # Build trees live in $BUILD_ROOT (default ./_build); logs are kept there.
@@ -83,7 +85,14 @@ BUILDDIR="$BUILD_ROOT/release" "$src/tests/netns/run.sh" || rc=$?
 
 if [ "${BENCH:-1}" != 0 ]; then
 	stage "benchmarks against the Linux kernel (report-only)"
-	BUILDDIR="$BUILD_ROOT/release" LOGDIR="$BUILD_ROOT/bench" BENCH_QUICK=${BENCH_QUICK:-1} \
-		BENCH_STRICT='' "$src/tests/bench/run.sh" || rc=1
+	# Report-only: the figures depend on the machine and what else runs on it, and the
+	# correctness of every transfer is the netns tests' job above.  A benchmark that
+	# could not produce its rows is reported loudly but does not fail the run
+	# (BENCH_FATAL=1 makes it fail).
+	if ! BUILDDIR="$BUILD_ROOT/release" LOGDIR="$BUILD_ROOT/bench" \
+		BENCH_QUICK=${BENCH_QUICK:-1} BENCH_STRICT='' "$src/tests/bench/run.sh"; then
+		echo "WARNING: the benchmark suite reported a failure (logs: $BUILD_ROOT/bench)"
+		[ "${BENCH_FATAL:-0}" = 1 ] && rc=1
+	fi
 fi
 exit "$rc"
