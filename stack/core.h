@@ -240,6 +240,7 @@ typedef struct conn_peer {
 	uint64_t up_una;   /* upstream: its DATA_ACK */
 	uint64_t rx_bytes; /* downstream bytes it delivered first */
 	uint64_t rx_last;  /* when it last sent downstream bytes */
+	uint64_t slow_since; /* when it became slow, or last got a probation range */
 	uint64_t rate_bps; /* smoothed downstream rate */
 	uint64_t rate_mark_t, rate_mark_b;
 	uint32_t probe_ok; /* bytes of its probe that matched */

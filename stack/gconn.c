@@ -36,6 +36,7 @@
 #include <string.h>
 
 #define GC_CHUNK (64u * 1024)
+#define GC_RETRY (500 * MPS_NS_PER_MS) /* a slow server is given a range again after this */
 #define GC_OVERLAP 64u
 #define GC_TARGET_MIN (64u * 1024)
 #define GC_TARGET_MAX (2u * 1024 * 1024)
@@ -793,6 +794,22 @@ void gc_timer(mps_conn *c, uint64_t now)
 		out = gc_outstanding(c, (uint8_t)i, &count);
 		if (p->state == PEER_PROBING)
 			continue;
+		if (p->state == PEER_SLOW && (count == 0 || out == 0) &&
+		    now - p->slow_since >= GC_RETRY && gc_peer_has_live_sf(c, (uint8_t)i)) {
+			/* Probation: a slow server is asked nothing, so it
+			 * could never show it recovered (one lost burst made
+			 * a live server idle for good).  It gets the range the
+			 * player needs next, which another server has in hand
+			 * too; bytes from it make it active again. */
+			uint64_t a = mps_rob_next(&c->rcv), b = a + GC_CHUNK;
+
+			if (b > gc_window_end(c))
+				b = gc_window_end(c);
+			p->slow_since = now;
+			if (a < b)
+				gc_add_grant(c, (uint8_t)i, a, b, false, now);
+			continue;
+		}
 		if (count == 0 || out == 0) {
 			p->rx_last = p->rx_last > now ? p->rx_last : now; /* nothing asked: not quiet */
 			continue;
@@ -811,6 +828,7 @@ void gc_timer(mps_conn *c, uint64_t now)
 		} else if (quiet >= limit && p->state == PEER_ACTIVE) {
 			/* No progress: its outstanding ranges go to the others. */
 			p->state = PEER_SLOW;
+			p->slow_since = now;
 			gc_regrant(c, (uint8_t)i, now);
 		}
 	}
