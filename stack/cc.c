@@ -541,7 +541,12 @@ static double lia_increase(mps_sf *sf, mps_sf *const *set, unsigned n, uint64_t 
 	return coupled < alone ? coupled : alone;
 }
 
-static void lia_on_ack(mps_sf *sf, uint64_t acked, uint64_t now)
+/* The ACK path both coupled algorithms share: alone on its server a subflow
+ * runs the uncoupled choice, in slow start it grows as usual, and in
+ * congestion avoidance by the algorithm's coupled increase. */
+typedef double (*cp_increase_fn)(mps_sf *sf, mps_sf *const *set, unsigned n, uint64_t acked);
+
+static void cp_on_ack(mps_sf *sf, uint64_t acked, uint64_t now, cp_increase_fn increase)
 {
 	mps_sf *set[CONN_MAX_SUBFLOWS];
 	unsigned n;
@@ -556,7 +561,12 @@ static void lia_on_ack(mps_sf *sf, uint64_t acked, uint64_t now)
 		cc_slow_start(sf, acked);
 		return;
 	}
-	cp_add(sf, lia_increase(sf, set, n, acked < sf->cwnd ? acked : sf->cwnd));
+	cp_add(sf, increase(sf, set, n, acked < sf->cwnd ? acked : sf->cwnd));
+}
+
+static void lia_on_ack(mps_sf *sf, uint64_t acked, uint64_t now)
+{
+	cp_on_ack(sf, acked, now, lia_increase);
 }
 
 const mps_cc_ops mps_cc_lia = {
@@ -632,20 +642,7 @@ static double olia_increase(mps_sf *sf, mps_sf *const *set, unsigned n, uint64_t
 
 static void olia_on_ack(mps_sf *sf, uint64_t acked, uint64_t now)
 {
-	mps_sf *set[CONN_MAX_SUBFLOWS];
-	unsigned n;
-
-	sf->cc_state[CP_SINCE] += acked;
-	n = cp_set(sf, set);
-	if (n == 0) {
-		cc_base(sf)->on_ack(sf, acked, now);
-		return;
-	}
-	if (sf->cwnd < sf->ssthresh) {
-		cc_slow_start(sf, acked);
-		return;
-	}
-	cp_add(sf, olia_increase(sf, set, n, acked < sf->cwnd ? acked : sf->cwnd));
+	cp_on_ack(sf, acked, now, olia_increase);
 }
 
 const mps_cc_ops mps_cc_olia = {
