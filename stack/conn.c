@@ -119,6 +119,11 @@ void conn_free(mps_conn *c)
 	mps_rob_free(&c->rcv);
 	mps_memzero(&c->local_key, sizeof(c->local_key));
 	mps_memzero(&c->remote_key, sizeof(c->remote_key));
+	if (c->peers != NULL) {
+		size_t i;
+		for (i = 0; i < c->npeers; i++)
+			mps_ranges_free(&c->peers[i].probe_seen);
+	}
 	free(c->peers); /* the group block, if any */
 	free(c);
 }
@@ -940,6 +945,8 @@ void conn_sf_rx_options(mps_conn *c, mps_sf *sf, const mps_pkt *p, const mps_opt
 				c->rcv_fin = true;
 				c->rcv_fin_dsn = fin;
 			}
+			if (c->group && !c->is_server)
+				gc_rx_data_fin(c, fin, now); /* the stream exists up to there */
 			if (mps_rob_next(&c->rcv) == c->rcv_fin_dsn) {
 				stack_event(s, c, MPS_EV_READABLE, 0);
 				conn_ack_soon(c);
@@ -1572,11 +1579,11 @@ ssize_t mps_conn_send(mps_conn *c, const uint8_t *data, size_t len, uint64_t now
 	size_t n;
 
 	c->stack->now = now;
-	stack_touch(c->stack, c);
 	if (c->state == CONN_CLOSED)
 		return c->err ? c->err : MPS_ERR_CLOSED;
 	if (c->shut_wr)
 		return MPS_ERR_STATE;
+	stack_touch(c->stack, c);
 	if (c->group && c->is_server)
 		gs_on_append(c, c->snd.end, data, len);
 	n = mps_sbuf_append(&c->snd, data, len);
@@ -1612,18 +1619,20 @@ ssize_t mps_conn_send_commit(mps_conn *c, size_t n, uint64_t now)
 	int cnt, i;
 
 	c->stack->now = now;
-	stack_touch(c->stack, c);
 	if (c->state == CONN_CLOSED)
 		return c->err ? c->err : MPS_ERR_CLOSED;
 	if (c->shut_wr)
 		return MPS_ERR_STATE;
+	stack_touch(c->stack, c);
 	cnt = mps_sbuf_reserve(&c->snd, iov);
 	for (i = 0; i < cnt; i++)
 		room += iov[i].len;
 	if (n > room)
 		n = room;
-	if (n == 0)
+	if (n == 0) {
+		stack_reap(c->stack);
 		return 0;
+	}
 	if (c->group && c->is_server)
 		for (i = 0, left = n; i < cnt && left > 0; i++) {
 			size_t k = iov[i].len < left ? iov[i].len : left;
@@ -1707,13 +1716,13 @@ ssize_t mps_conn_recv(mps_conn *c, uint8_t *buf, size_t len, uint64_t now)
 	size_t n;
 
 	c->stack->now = now;
-	stack_touch(c->stack, c);
 	if (c->rcv.cap == 0)
 		return c->state == CONN_CLOSED ? (c->err ? c->err : MPS_ERR_CLOSED) : MPS_ERR_AGAIN;
 	head = c->rcv.head;
 	n = mps_rob_read(&c->rcv, buf, len);
 	if (n == 0)
 		return conn_recv_empty(c);
+	stack_touch(c->stack, c);
 	if (c->group && !c->is_server)
 		gc_on_read(c, head, buf, n);
 	conn_after_read(c, n, now);
@@ -1743,7 +1752,6 @@ void mps_conn_recv_consume(mps_conn *c, size_t n, uint64_t now)
 	size_t avail;
 
 	c->stack->now = now;
-	stack_touch(c->stack, c);
 	if (c->rcv.cap == 0)
 		return;
 	avail = mps_rob_readable(&c->rcv);
@@ -1751,6 +1759,7 @@ void mps_conn_recv_consume(mps_conn *c, size_t n, uint64_t now)
 		n = avail;
 	if (n == 0)
 		return;
+	stack_touch(c->stack, c);
 	if (c->group && !c->is_server) {
 		/* the stream's first bytes are kept before they go */
 		mps_iov iov[2];
@@ -1772,11 +1781,11 @@ void mps_conn_recv_consume(mps_conn *c, size_t n, uint64_t now)
 int mps_conn_shutdown(mps_conn *c, uint64_t now)
 {
 	c->stack->now = now;
-	stack_touch(c->stack, c);
 	if (c->state == CONN_CLOSED)
 		return MPS_ERR_CLOSED;
 	if (c->shut_wr)
 		return 0;
+	stack_touch(c->stack, c);
 	c->shut_wr = true;
 	conn_push(c, now);
 	stack_reap(c->stack);

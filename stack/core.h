@@ -172,6 +172,7 @@ struct mps_sf {
 	uint32_t unacked_segs;     /* full segments received since our last ACK */
 	bool wnd_opened;           /* a pure window update opened snd_wnd: push */
 	bool ack_now;
+	bool signal_more;          /* the options left a signal for another pure ACK */
 	bool dsack_pending;        /* report [dsack_l, dsack_r) as a DSACK (RFC 2883) */
 	uint64_t dsack_l, dsack_r;
 
@@ -221,6 +222,7 @@ typedef struct conn_announce {
 #define CONN_MAX_PEERS 8
 #define CONN_MAX_GRANTS 96
 #define GROUP_PROBE 4096        /* bytes a new server must match before it is trusted */
+#define GROUP_FIRST_RANGE 65536 /* the accepting server's first range, asked implicitly */
 #define GROUP_UP_HISTORY (1u << 20) /* upstream kept for servers that join late */
 
 enum peer_state {
@@ -243,7 +245,12 @@ typedef struct conn_peer {
 	uint64_t slow_since; /* when it became slow, or last got a probation range */
 	uint64_t rate_bps; /* smoothed downstream rate */
 	uint64_t rate_mark_t, rate_mark_b;
-	uint32_t probe_ok; /* bytes of its probe that matched */
+	uint32_t probe_ok; /* bytes of the stream's start it matched, from the first on */
+	uint32_t probe_asked; /* PROBE asked up to this offset of the stream */
+	mps_ranges probe_seen; /* offsets of the stream's start it sent and matched (while probing) */
+	bool idle_valid;   /* it said IDLE at idle_dsn and sent nothing beyond since */
+	bool owing;        /* at the last tick the client waited for its bytes */
+	uint64_t idle_dsn;
 	uint64_t joined_at;
 	int reason;        /* why dropped */
 } conn_peer;
@@ -252,8 +259,8 @@ typedef struct conn_peer {
 typedef struct conn_grant {
 	uint64_t start, end; /* DSN [start, end) */
 	uint8_t peer;
-	bool probe;          /* compared, not delivered */
-	bool sent;           /* RANGE went out at least once */
+	bool probe;          /* compared, not delivered (PROBE, else RANGE) */
+	bool sent;           /* RANGE / PROBE went out at least once */
 	uint64_t asked_at;
 	uint64_t sent_at;
 	uint64_t last_missing;  /* progress tracking: bytes missing when last checked */
@@ -367,6 +374,14 @@ struct mps_conn {
 	size_t probe_ref_len;
 	mps_range *sgrants;      /* CONN_MAX_GRANTS: server: ranges asked of us, not yet mapped */
 	size_t nsgrants;
+	uint64_t content_hw;     /* client: the stream exists up to here (bytes or IDLE of a server) */
+	uint64_t sprobe_start, sprobe_end; /* server: PROBE asked of us, not yet mapped */
+	uint64_t idle_told;      /* server: the write end our last IDLE gave */
+	bool idle_pending;       /* server: an IDLE goes on the next pure ACK */
+	bool idle_asked;         /* server: a RANGE or PROBE came since our last IDLE */
+	uint64_t idle_sent_at;   /* server: when */
+	uint64_t ticket_due;     /* server: when the TICKET is repeated on an idle connection */
+	bool ticket_just_sent;   /* server: our last pure ACK carried the TICKET */
 
 	uint64_t bytes_sent, bytes_received, bytes_delivered;
 	uint64_t data_ack_sent;
@@ -536,6 +551,8 @@ void gc_schedule(mps_conn *c, uint64_t now);
 int gc_rx_data(mps_conn *c, mps_sf *sf, uint64_t dsn, const uint8_t *data, size_t n, size_t *acc,
 	       uint64_t now);
 void gc_on_read(mps_conn *c, uint64_t dsn, const uint8_t *buf, size_t n);
+/* gconn.c: a server's DATA_FIN at fin (the stream exists up to there). */
+void gc_rx_data_fin(mps_conn *c, uint64_t fin, uint64_t now);
 void gc_sf_gone(mps_conn *c, mps_sf *sf, int err, uint64_t now);
 /* both */
 void gc_options(mps_conn *c, mps_sf *sf, const sf_seg *seg, mps_opts *o, int total);

@@ -48,6 +48,7 @@
 #define GC_TICK (10 * MPS_NS_PER_MS)
 #define GC_RANGE_RESEND (100 * MPS_NS_PER_MS)
 #define GS_TICKET_EVERY (200 * MPS_NS_PER_MS)
+#define GS_IDLE_EVERY (20 * MPS_NS_PER_MS)  /* IDLEs nobody waits for: at most this often */
 
 static const char *const gc_state_names[] = {
 	[PEER_NONE] = "none",       [PEER_PROBING] = "probing", [PEER_ACTIVE] = "active",
@@ -117,6 +118,7 @@ static int gc_add_peer(mps_conn *c, const mps_addr *a, uint64_t now)
 	p->up_nxt = c->local_idsn + 1; /* replay the upstream from the start */
 	p->up_una = c->local_idsn + 1;
 	p->joined_at = now;
+	mps_ranges_init(&p->probe_seen, 16);
 	return (int)c->npeers++;
 }
 
@@ -144,22 +146,31 @@ static bool gc_range_done(const mps_conn *c, uint64_t a, uint64_t b)
 	return mps_ranges_contains(&c->rcv.have, a, b);
 }
 
+/* Offsets of the stream's start that probing server p still has to send
+ * (and match) of [a, b). */
+static uint64_t gc_probe_missing(const mps_conn *c, const conn_peer *p, uint64_t a, uint64_t b)
+{
+	uint64_t start = gc_start(c);
+
+	return (b - a) - mps_ranges_covered(&p->probe_seen, a - start, b - start);
+}
+
 static bool gc_grant_done(const mps_conn *c, const conn_grant *g)
 {
 	if (g->probe) {
 		const conn_peer *p = &c->peers[g->peer];
-		return p->state != PEER_PROBING;
+		return p->state != PEER_PROBING || gc_probe_missing(c, p, g->start, g->end) == 0;
 	}
 	return gc_range_done(c, g->start, g->end);
 }
 
-/* Bytes of g the client still misses. */
+/* Bytes of g the client still misses (of a probe: still to compare). */
 static uint64_t gc_grant_missing(const mps_conn *c, const conn_grant *g)
 {
 	uint64_t a = g->start, b = g->end, next = mps_rob_next(&c->rcv);
 
 	if (g->probe)
-		return b - a;
+		return gc_probe_missing(c, &c->peers[g->peer], a, b);
 	if (c->rcv_fin && b > c->rcv_fin_dsn)
 		b = c->rcv_fin_dsn;
 	if (a < next)
@@ -167,6 +178,60 @@ static uint64_t gc_grant_missing(const mps_conn *c, const conn_grant *g)
 	if (b <= a)
 		return 0;
 	return (b - a) - mps_ranges_covered(&c->rcv.have, a, b);
+}
+
+/* The first DSN of g the client still misses (of a probe: still to
+ * compare), or g->end. */
+static uint64_t gc_grant_first_missing(const mps_conn *c, const conn_grant *g)
+{
+	uint64_t a = g->start;
+
+	if (g->probe) {
+		const conn_peer *p = &c->peers[g->peer];
+		uint64_t start = gc_start(c);
+		while (a < g->end && mps_ranges_contains(&p->probe_seen, a - start, a - start + 1))
+			a = start + mps_ranges_contig_end(&p->probe_seen, a - start);
+		return a < g->end ? a : g->end;
+	}
+	if (a < mps_rob_next(&c->rcv))
+		a = mps_rob_next(&c->rcv);
+	while (a < g->end && mps_ranges_contains(&c->rcv.have, a, a + 1))
+		a = mps_ranges_contig_end(&c->rcv.have, a);
+	return a < g->end ? a : g->end;
+}
+
+/* Up to where the client waits for server p's bytes: everything, unless it
+ * said IDLE since its last bytes; then up to the end of its writes, or
+ * further where another server showed the stream goes on (it must have
+ * those bytes too, or soon: replicas answer the same requests). */
+static uint64_t gc_peer_limit(const mps_conn *c, const conn_peer *p)
+{
+	if (!p->idle_valid)
+		return UINT64_MAX;
+	return p->idle_dsn > c->content_hw ? p->idle_dsn : c->content_hw;
+}
+
+/* A grant the server cannot serve yet: all it misses lies beyond what the
+ * server has written (its IDLE), and no server showed more of the stream.
+ * Not lost, not late: it waits for the application. */
+static bool gc_grant_parked(const mps_conn *c, const conn_grant *g)
+{
+	const conn_peer *p = &c->peers[g->peer];
+
+	return gc_grant_first_missing(c, g) >= gc_peer_limit(c, p);
+}
+
+/* Does the client wait for bytes from server idx (its quiet time counts)? */
+static bool gc_peer_owes(const mps_conn *c, uint8_t idx)
+{
+	size_t i;
+
+	for (i = 0; i < c->ngrants; i++) {
+		const conn_grant *g = &c->grants[i];
+		if (g->peer == idx && !g->probe && !gc_grant_done(c, g) && !gc_grant_parked(c, g))
+			return true;
+	}
+	return false;
 }
 
 static void gc_reap_grants(mps_conn *c)
@@ -246,6 +311,72 @@ static uint64_t gc_window_end(const mps_conn *c)
 	return end;
 }
 
+static void gc_drop_peer(mps_conn *c, uint8_t idx, int reason, uint64_t now);
+
+static bool gc_has_active(const mps_conn *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->npeers; i++)
+		if (c->peers[i].state == PEER_ACTIVE)
+			return true;
+	return false;
+}
+
+/* A probing server has matched the stream's start as far as it is known:
+ * the first GROUP_PROBE bytes, or all of a shorter stream (everything any
+ * server delivered or said it has written, up to the DATA_FIN).  A short or
+ * idle stream is so checked entirely, not waited on. */
+static void gc_probe_progress(mps_conn *c, uint8_t idx, uint64_t now)
+{
+	conn_peer *p = &c->peers[idx];
+	uint64_t start = gc_start(c), need = GROUP_PROBE, known;
+
+	if (p->state != PEER_PROBING)
+		return;
+	p->probe_ok = (uint32_t)mps_ranges_contig_end(&p->probe_seen, 0);
+	known = c->content_hw > start ? c->content_hw - start : 0;
+	if (known < need)
+		need = known;
+	if (c->rcv_fin && c->rcv_fin_dsn - start < need)
+		need = c->rcv_fin_dsn - start;
+	if (p->probe_ok < need || (need == 0 && !c->rcv_fin)) {
+		/* No trusted server left (the one we connected to is slow or
+		 * dead): once it matched all the client holds, there is
+		 * nothing more to check it against. */
+		uint64_t held = mps_rob_next(&c->rcv) - start;
+		if (gc_has_active(c) || p->probe_ok < (held < GROUP_PROBE ? held : GROUP_PROBE))
+			return;
+	}
+	p->state = PEER_ACTIVE;
+	p->rx_last = now;
+	mps_ranges_free(&p->probe_seen);
+}
+
+/* Ask a probing server for the bytes of the stream's start that the client
+ * holds (read, kept in probe_ref, or still in the reassembly buffer) and
+ * has not asked of it yet: everything it sends back can be compared.  One
+ * PROBE at a time; more as the client gets more of the start. */
+static void gc_probe_more(mps_conn *c, uint8_t idx, uint64_t now)
+{
+	conn_peer *p = &c->peers[idx];
+	uint64_t start = gc_start(c), have = mps_rob_next(&c->rcv) - start;
+	size_t i;
+
+	gc_probe_progress(c, idx, now);
+	if (p->state != PEER_PROBING)
+		return;
+	if (have > GROUP_PROBE)
+		have = GROUP_PROBE;
+	if (have <= p->probe_asked)
+		return;
+	for (i = 0; i < c->ngrants; i++)
+		if (c->grants[i].peer == idx && c->grants[i].probe && !gc_grant_done(c, &c->grants[i]))
+			return;
+	if (gc_add_grant(c, idx, start + p->probe_asked, start + have, true, now))
+		p->probe_asked = (uint32_t)have;
+}
+
 /* Ask servers for more of the stream (the pull-based split). */
 void gc_schedule(mps_conn *c, uint64_t now)
 {
@@ -266,8 +397,12 @@ void gc_schedule(mps_conn *c, uint64_t now)
 			continue;
 		c->peers[i].state = PEER_PROBING;
 		c->peers[i].rx_last = now;
-		gc_add_grant(c, (uint8_t)i, gc_start(c), gc_start(c) + GROUP_PROBE, true, now);
 	}
+	for (i = 0; i < c->npeers; i++)
+		if (c->peers[i].state == PEER_PROBING)
+			gc_probe_more(c, (uint8_t)i, now);
+	if (c->state == CONN_CLOSED)
+		return;
 	gc_reap_grants(c);
 	if (c->next_grant < gc_start(c))
 		c->next_grant = gc_start(c);
@@ -421,6 +556,14 @@ void gc_established(mps_conn *c, uint64_t now)
 	for (sf = c->sfs; sf != NULL; sf = sf->next)
 		sf->peer = 0;
 	c->next_grant = gc_start(c);
+	/* The accepting server holds [start, start + GROUP_FIRST_RANGE) as
+	 * asked without a RANGE (gs_setup_key). */
+	if (gc_add_grant(c, 0, gc_start(c), gc_start(c) + GROUP_FIRST_RANGE, false, now)) {
+		c->grants[c->ngrants - 1].sent = true;
+		c->grants[c->ngrants - 1].sent_at = now;
+		c->next_grant = gc_start(c) + GROUP_FIRST_RANGE;
+		c->last_grant_peer = 0;
+	}
 	gc_arm(c, now + GC_TICK);
 }
 
@@ -554,79 +697,67 @@ static void gc_rate_sample(conn_peer *p, uint64_t bytes, uint64_t now)
 	}
 }
 
-/* Is a trusted (active) server other than idx there to compare with? */
-static bool gc_has_reference(const mps_conn *c, uint8_t idx)
-{
-	size_t i;
-
-	for (i = 0; i < c->npeers; i++)
-		if (i != idx && c->peers[i].state == PEER_ACTIVE)
-			return true;
-	return false;
-}
-
-/* A probing server's first bytes: compared with what the client has, never
- * stored.  Returns the bytes taken (all: they are acknowledged either way). */
+/* A probing server's first bytes: compared with what the client holds of
+ * the stream's start (the first GROUP_PROBE bytes read, kept in probe_ref,
+ * or bytes still in the reassembly buffer), never stored.  All are taken
+ * (acknowledged); bytes the client does not hold (it asks only for bytes it
+ * holds) are not counted.  Returns 0 or MPS_ERR_DIVERGE. */
 static int gc_probe_data(mps_conn *c, conn_peer *p, uint8_t idx, uint64_t dsn, const uint8_t *data, size_t n,
 			 size_t *acc, uint64_t now)
 {
-	uint64_t start = gc_start(c), off;
+	uint64_t start = gc_start(c), off, end = dsn + n;
 	size_t i, k;
 
 	*acc = n;
-	if (dsn < start || dsn >= start + GROUP_PROBE)
-		return 0; /* outside the probe: ignore until it is active */
+	if (dsn < start) {
+		if (end <= start)
+			return 0;
+		data += start - dsn;
+		dsn = start;
+	}
+	if (dsn >= start + GROUP_PROBE)
+		return 0; /* beyond the probe: ignored until it is active */
+	if (end > start + GROUP_PROBE)
+		end = start + GROUP_PROBE;
 	off = dsn - start;
-	k = n;
-	if (off + k > GROUP_PROBE)
-		k = (size_t)(GROUP_PROBE - off);
+	k = (size_t)(end - dsn);
 	for (i = 0; i < k; i++) {
 		uint64_t d = dsn + i;
 		uint8_t held;
-		if (off + i < c->probe_ref_len) {
+		if (off + i < c->probe_ref_len)
 			held = c->probe_ref[off + i];
-		} else if (d >= c->rcv.head && mps_ranges_contains(&c->rcv.have, d, d + 1)) {
+		else if (d >= c->rcv.head && mps_ranges_contains(&c->rcv.have, d, d + 1))
 			held = mps_rob_byte(&c->rcv, d);
-		} else if (!gc_has_reference(c, idx)) {
-			/* No trusted server is left to compare with (the one we
-			 * connected to died before sending this far): what was
-			 * seen matched, so the rest is taken as data. */
-			size_t a2 = 0;
-			int rc = mps_rob_write(&c->rcv, d, data + i, n - i, &a2);
-			if (rc == MPS_ERR_DIVERGE) {
-				gc_drop_peer(c, idx, MPS_ERR_DIVERGE, now);
-				*acc = 0;
-				return rc;
-			}
-			*acc = i + a2;
-			p->state = PEER_ACTIVE;
-			p->rx_last = now;
-			if (rc > 0)
-				gc_rate_sample(p, (uint64_t)rc, now);
-			gc_schedule(c, now);
-			return rc;
-		} else {
-			*acc = 0; /* nothing to compare with yet: ask again later */
-			return 0;
-		}
+		else
+			break; /* not held: not compared, not counted */
 		if (held != data[i]) {
 			gc_drop_peer(c, idx, MPS_ERR_DIVERGE, now);
 			*acc = 0;
 			return MPS_ERR_DIVERGE;
 		}
 	}
-	p->probe_ok += (uint32_t)k;
-	{
-		uint64_t need = GROUP_PROBE;
-		if (c->rcv_fin && c->rcv_fin_dsn - start < need)
-			need = c->rcv_fin_dsn - start;
-		if (p->probe_ok >= need) {
-			p->state = PEER_ACTIVE;
-			p->rx_last = now;
+	if (i > 0) {
+		mps_ranges_add(&p->probe_seen, off, off + i);
+		p->rx_last = now;
+		gc_probe_progress(c, idx, now);
+		if (p->state == PEER_ACTIVE)
 			gc_schedule(c, now);
-		}
 	}
 	return 0;
+}
+
+/* The stream exists up to dsn (a server sent bytes, or said it wrote them). */
+static void gc_content(mps_conn *c, uint64_t dsn, uint64_t now)
+{
+	if (dsn > c->content_hw) {
+		c->content_hw = dsn;
+		gc_arm(c, now + GC_TICK); /* some server may now owe bytes */
+	}
+}
+
+void gc_rx_data_fin(mps_conn *c, uint64_t fin, uint64_t now)
+{
+	gc_content(c, fin, now);
 }
 
 int gc_rx_data(mps_conn *c, mps_sf *sf, uint64_t dsn, const uint8_t *data, size_t n, size_t *acc, uint64_t now)
@@ -639,6 +770,8 @@ int gc_rx_data(mps_conn *c, mps_sf *sf, uint64_t dsn, const uint8_t *data, size_
 		*acc = 0;
 		return 0;
 	}
+	if (n > 0 && p->idle_valid && dsn + n > p->idle_dsn)
+		p->idle_valid = false; /* it wrote more since its IDLE */
 	if (p->state == PEER_PROBING)
 		return gc_probe_data(c, p, idx, dsn, data, n, acc, now);
 	rc = mps_rob_write(&c->rcv, dsn, data, n, acc);
@@ -660,6 +793,7 @@ int gc_rx_data(mps_conn *c, mps_sf *sf, uint64_t dsn, const uint8_t *data, size_
 		p->rx_last = now;
 		if (p->state == PEER_SLOW)
 			p->state = PEER_ACTIVE;
+		gc_content(c, dsn + n, now);
 	}
 	if (rc > 0)
 		gc_rate_sample(p, (uint64_t)rc, now);
@@ -771,17 +905,20 @@ static void gc_check_reference(mps_conn *c, uint64_t now)
 void gc_timer(mps_conn *c, uint64_t now)
 {
 	size_t i;
-	bool any = false;
+	bool work = false;
 
 	if (c->is_server) {
-		if (!c->ticket_acked && c->group && !c->group_member) {
+		if (!c->ticket_acked && c->group && !c->group_member && now >= c->ticket_due) {
 			mps_sf *sf;
 			conn_ack_soon(c); /* the TICKET again, even on an idle connection */
 			for (sf = c->sfs; sf != NULL; sf = sf->next)
 				if (sf->ack_now)
 					sf_send_ack(sf, now);
-			c->timers[CONN_TIMER_GROUP] = now + GS_TICKET_EVERY;
+			c->ticket_due = now + GS_TICKET_EVERY;
 		}
+		if (!c->ticket_acked && c->group && !c->group_member)
+			gc_arm(c, c->ticket_due);
+		conn_push(c, now); /* gs_push: an IDLE that waited for GS_IDLE_EVERY */
 		return;
 	}
 	gc_reap_grants(c);
@@ -789,13 +926,16 @@ void gc_timer(mps_conn *c, uint64_t now)
 		conn_peer *p = &c->peers[i];
 		uint32_t count;
 		uint64_t out, quiet, limit;
-		if (!gc_peer_usable(p))
+		if (!gc_peer_usable(p) || p->state == PEER_PROBING)
 			continue;
 		out = gc_outstanding(c, (uint8_t)i, &count);
-		if (p->state == PEER_PROBING)
-			continue;
-		if (p->state == PEER_SLOW && (count == 0 || out == 0) &&
-		    now - p->slow_since >= GC_RETRY && gc_peer_has_live_sf(c, (uint8_t)i)) {
+		if (p->state == PEER_SLOW && (count == 0 || out == 0)) {
+			if (now - p->slow_since < GC_RETRY) {
+				gc_arm(c, p->slow_since + GC_RETRY);
+				continue;
+			}
+			if (!gc_peer_has_live_sf(c, (uint8_t)i))
+				continue; /* its subflows' own timers decide */
 			/* Probation: a slow server is asked nothing, so it
 			 * could never show it recovered (one lost burst made
 			 * a live server idle for good).  It gets the range the
@@ -810,16 +950,30 @@ void gc_timer(mps_conn *c, uint64_t now)
 				gc_add_grant(c, (uint8_t)i, a, b, false, now);
 			continue;
 		}
-		if (count == 0 || out == 0) {
-			p->rx_last = p->rx_last > now ? p->rx_last : now; /* nothing asked: not quiet */
+		if (!gc_peer_owes(c, (uint8_t)i) && (out == 0 || gc_peer_has_live_sf(c, (uint8_t)i))) {
+			/* Nothing asked, or all it was asked waits for its
+			 * application (it said IDLE, and no server has more):
+			 * not quiet.  A server that dies now is found when the
+			 * stream goes on elsewhere, or by its subflows. */
+			p->owing = false;
+			p->rx_last = p->rx_last > now ? p->rx_last : now;
 			continue;
 		}
-		any = true;
+		if (!p->owing) {
+			/* It owes bytes from now on: its quiet time starts
+			 * here (no tick ran while the connection was idle). */
+			p->owing = true;
+			p->rx_last = p->rx_last > now ? p->rx_last : now;
+		}
+		work = true;
 		quiet = now - p->rx_last;
 		/* The first server may need a while for its first byte (the
-		 * application answers); a joined one proved it answers. */
-		limit = (p->rx_bytes || p->probe_ok || i != 0 || gc_others_deliver(c, (uint8_t)i) ? GC_STALL
-											   : GC_STALL_FIRST) +
+		 * application answers), unless another server showed that
+		 * the stream is there; a joined one proved it answers. */
+		limit = (p->rx_bytes || p->probe_ok || i != 0 || gc_others_deliver(c, (uint8_t)i) ||
+				 c->content_hw > gc_start(c)
+			     ? GC_STALL
+			     : GC_STALL_FIRST) +
 			2 * gc_peer_srtt(c, (uint8_t)i);
 		if ((quiet >= GC_DEAD && !gc_peer_has_live_sf(c, (uint8_t)i)) || quiet >= GC_DEAD_LIVE) {
 			p->state = PEER_DEAD;
@@ -838,24 +992,35 @@ void gc_timer(mps_conn *c, uint64_t now)
 	gc_cover_orphans(c, now);
 	/* A range that makes no progress: its RANGE (on an ACK, which is not
 	 * retransmitted) may have been lost; ask again.  Duplicates are
-	 * harmless: a server ignores a range it already has. */
+	 * harmless: a server ignores a range it already has.  A range that
+	 * waits for the server's application (parked) is not lost. */
 	for (i = 0; i < c->ngrants; i++) {
 		conn_grant *g = &c->grants[i];
+		const conn_peer *p = &c->peers[g->peer];
 		uint64_t miss = gc_grant_missing(c, g);
 		if (g->last_progress == 0 || miss < g->last_missing) {
 			g->last_missing = miss;
 			g->last_progress = now;
 		}
+		if (!gc_peer_usable(p) || gc_grant_parked(c, g)) {
+			g->last_progress = now;
+			continue;
+		}
+		if (!g->sent || g->probe || p->state == PEER_PROBING)
+			work = true;
 		if (g->sent && gc_range_lost(c, g, now)) {
-			uint64_t next = mps_rob_next(&c->rcv);
-			if (!g->probe && next > g->start && next < g->end)
-				g->start = next; /* ask only for what is missing */
+			uint64_t first = gc_grant_first_missing(c, g);
+			if (first > g->start && first < g->end)
+				g->start = first; /* ask only for what is missing */
 			g->sent = false;
 			g->last_progress = now;
 			conn_ack_peer(c, g->peer);
 		}
 	}
-	if (any || c->ngrants > 0)
+	for (i = 0; i < c->npeers && !work; i++)
+		if (c->peers[i].state == PEER_PROBING && !gc_has_active(c))
+			work = true; /* gc_check_reference may promote it */
+	if (work)
 		gc_arm(c, now + GC_TICK);
 	conn_push(c, now); /* new grants, new servers' upstream, pending ACKs */
 }
@@ -880,7 +1045,7 @@ bool gc_signal_pending(const mps_conn *c, const mps_sf *sf)
 	size_t i;
 
 	if (c->is_server)
-		return !c->group_member && !c->ticket_acked;
+		return c->idle_pending || (!c->group_member && !c->ticket_acked);
 	if (c->ticket_ack_pending && sf->peer == 0)
 		return true;
 	for (i = 0; i < c->ngrants; i++)
@@ -898,13 +1063,21 @@ void gc_options(mps_conn *c, mps_sf *sf, const sf_seg *seg, mps_opts *o, int tot
 		return;
 	memset(&g, 0, sizeof(g));
 	if (c->is_server) {
-		if (c->group_member || c->ticket_acked)
+		bool ticket = !c->group_member && !c->ticket_acked;
+		/* The TICKET and an IDLE take turns; the TICKET first (the
+		 * client needs N to join anyone). */
+		if (ticket && !(c->idle_pending && c->ticket_just_sent)) {
+			g.type = MPS_GMSG_TICKET;
+			g.n = c->group_n;
+		} else if (c->idle_pending) {
+			g.type = MPS_GMSG_IDLE;
+			g.dsn = c->idle_told;
+		} else {
 			return;
-		g.type = MPS_GMSG_TICKET;
-		g.n = c->group_n;
+		}
 	} else if ((range = gc_unsent_range(c, sf->peer)) != NULL) {
 		/* RANGE first: it is what keeps data flowing. */
-		g.type = MPS_GMSG_RANGE;
+		g.type = range->probe ? MPS_GMSG_PROBE : MPS_GMSG_RANGE;
 		g.dsn = range->start;
 		g.len = (uint32_t)(range->end - range->start);
 	} else if (c->ticket_ack_pending && sf->peer == 0) {
@@ -923,9 +1096,17 @@ void gc_options(mps_conn *c, mps_sf *sf, const sf_seg *seg, mps_opts *o, int tot
 	}
 	if (g.type == MPS_GMSG_TICKET_ACK)
 		c->ticket_ack_pending = false;
+	if (g.type == MPS_GMSG_IDLE)
+		c->idle_pending = false;
+	if (c->is_server) {
+		c->ticket_just_sent = g.type == MPS_GMSG_TICKET;
+		if (c->idle_pending)
+			sf->signal_more = true; /* the IDLE on the next ACK */
+		return;
+	}
 	/* More to say to this server: another ACK right after this one. */
-	if (!c->is_server && (gc_unsent_range(c, sf->peer) != NULL || (c->ticket_ack_pending && sf->peer == 0)))
-		sf->ack_now = true;
+	if (gc_unsent_range(c, sf->peer) != NULL || (c->ticket_ack_pending && sf->peer == 0))
+		sf->signal_more = true;
 }
 
 static void gs_add_range(mps_conn *c, uint64_t a, uint64_t b)
@@ -942,11 +1123,52 @@ static void gs_add_range(mps_conn *c, uint64_t a, uint64_t b)
 	c->nsgrants++;
 }
 
+/* A PROBE: one interval of the stream's first GROUP_PROBE bytes, the hull
+ * of what is asked and not yet sent (a repeat asks part of it again). */
+static void gs_add_probe(mps_conn *c, uint64_t a, uint64_t b)
+{
+	uint64_t pstart = c->local_idsn + 1;
+
+	if (a < pstart)
+		a = pstart;
+	if (b > pstart + GROUP_PROBE)
+		b = pstart + GROUP_PROBE;
+	if (a >= b)
+		return;
+	if (c->sprobe_start == c->sprobe_end) {
+		c->sprobe_start = a;
+		c->sprobe_end = b;
+		return;
+	}
+	if (a < c->sprobe_start)
+		c->sprobe_start = a;
+	if (b > c->sprobe_end)
+		c->sprobe_end = b;
+}
+
+/* Client: a server said IDLE: all it was asked below dsn is sent, its
+ * application has written up to dsn, and the rest waits for it. */
+static void gc_rx_idle(mps_conn *c, uint8_t idx, uint64_t dsn, uint64_t now)
+{
+	conn_peer *p = &c->peers[idx];
+
+	if (!gc_peer_usable(p))
+		return;
+	if (!p->idle_valid || dsn > p->idle_dsn) {
+		p->idle_dsn = dsn;
+		p->idle_valid = true;
+	}
+	p->rx_last = now;
+	gc_content(c, dsn, now);
+	if (p->state == PEER_SLOW && !gc_peer_owes(c, idx))
+		p->state = PEER_ACTIVE; /* alive: it only had nothing to send */
+	gc_arm(c, now + GC_TICK);
+}
+
 void gc_rx_options(mps_conn *c, mps_sf *sf, const mps_opts *o, uint64_t now)
 {
 	mps_gmsg g;
 
-	(void)sf;
 	if (mps_gmsg_parse(&g, o) != 0) {
 		c->stack->st.opt_malformed++;
 		return;
@@ -954,8 +1176,12 @@ void gc_rx_options(mps_conn *c, mps_sf *sf, const mps_opts *o, uint64_t now)
 	if (c->is_server) {
 		if (g.type == MPS_GMSG_TICKET_ACK) {
 			c->ticket_acked = true;
-		} else if (g.type == MPS_GMSG_RANGE && g.len > 0) {
-			gs_add_range(c, g.dsn, g.dsn + g.len);
+		} else if ((g.type == MPS_GMSG_RANGE || g.type == MPS_GMSG_PROBE) && g.len > 0) {
+			if (g.type == MPS_GMSG_RANGE)
+				gs_add_range(c, g.dsn, g.dsn + g.len);
+			else
+				gs_add_probe(c, g.dsn, g.dsn + g.len);
+			c->idle_asked = true; /* a lost IDLE is told again */
 			gs_push(c, now);
 		}
 		return;
@@ -969,6 +1195,8 @@ void gc_rx_options(mps_conn *c, mps_sf *sf, const mps_opts *o, uint64_t now)
 	} else if (g.type == MPS_GMSG_TICKET) {
 		c->ticket_ack_pending = true; /* our TICKET_ACK was lost */
 		conn_ack_peer(c, 0);
+	} else if (g.type == MPS_GMSG_IDLE && sf->peer < c->npeers) {
+		gc_rx_idle(c, sf->peer, g.dsn, now);
 	}
 }
 
@@ -997,6 +1225,10 @@ bool gs_setup_key(mps_conn *c)
 	c->local_key = key;
 	mps_key_token_idsn(key, &c->local_token, &c->local_idsn);
 	c->snd.base = c->snd.end = c->snd_una = c->snd_nxt = c->snd_wnd_end = c->local_idsn + 1;
+	/* The first range is asked implicitly: a RANGE cannot ride with the
+	 * MP_CAPABLE the client's first segments carry, and the first
+	 * response should not wait a round trip for it. */
+	gs_add_range(c, c->local_idsn + 1, c->local_idsn + 1 + GROUP_FIRST_RANGE);
 	mps_memzero(&key, sizeof(key));
 	return true;
 }
@@ -1097,57 +1329,99 @@ int gs_peek(mps_conn *c, uint64_t dsn, size_t len, mps_iov iov[2])
 	return 1;
 }
 
-/* Send what the client asked of us and we have, lowest DSN first (a range
- * the client re-asks after another server failed is the one its player
- * waits for), and no more than the subflows' windows take: queued data would
- * only delay the next urgent range. */
+/* How much of an asked range can go now. */
+enum gs_span {
+	GS_SEND, /* [*a, *b) is written and still to send */
+	GS_WAIT, /* its next byte is not written yet */
+	GS_DONE, /* nothing of it is left to send */
+};
+
+/* A RANGE: stream data above the DATA_ACK, as the application writes it. */
+static enum gs_span gs_span_range(const mps_conn *c, uint64_t *a, uint64_t *b)
+{
+	if (*b <= c->snd_una || *b <= c->snd.base)
+		return GS_DONE;
+	if (*a < c->snd.base)
+		*a = c->snd.base;
+	if (*a < c->snd_una)
+		*a = c->snd_una;
+	if (*a >= c->snd.end)
+		return c->shut_wr ? GS_DONE : GS_WAIT;
+	if (*b > c->snd.end)
+		*b = c->snd.end;
+	return GS_SEND;
+}
+
+/* A PROBE: bytes of the first GROUP_PROBE, below the DATA_ACK too (the
+ * client holds them and compares), from our kept copy (gs_peek). */
+static enum gs_span gs_span_probe(const mps_conn *c, uint64_t *a, uint64_t *b)
+{
+	uint64_t pend = c->local_idsn + 1 + c->probe_ref_len;
+
+	if (*a >= *b)
+		return GS_DONE;
+	if (*a >= pend)
+		return c->shut_wr ? GS_DONE : GS_WAIT;
+	if (*b > pend)
+		*b = pend;
+	return GS_SEND;
+}
+
+/* Send what the client asked of us and we have: the PROBE first (it makes
+ * us trusted), then RANGEs lowest DSN first (a range the client re-asks
+ * after another server failed is the one its player waits for), no more
+ * than the subflows' windows take: queued data would only delay the next
+ * urgent range.  With nothing left to send, an IDLE tells the client where
+ * our application's writes end (doc/protocol.md, "Short and idle
+ * streams"): at once when something asked waits for them or when we were
+ * asked something since the last IDLE (it may have been lost); otherwise
+ * (nothing asked: the RANGE may have been lost, or not sent yet) at most
+ * every GS_IDLE_EVERY. */
 void gs_push(mps_conn *c, uint64_t now)
 {
-	uint64_t pstart = c->local_idsn + 1, pend = pstart + c->probe_ref_len;
+	bool waiting = false;
 
 	for (;;) {
 		mps_range *r = NULL;
+		bool probe = false;
 		uint64_t a = 0, b = 0, n;
 		size_t i = 0;
 		mps_sf *sf;
 		uint32_t room;
 
-		/* Drop what is acknowledged; find the lowest range we can serve. */
-		while (i < c->nsgrants) {
+		waiting = false;
+		if (c->sprobe_start < c->sprobe_end) {
+			uint64_t pa = c->sprobe_start, pb = c->sprobe_end;
+			enum gs_span sp = gs_span_probe(c, &pa, &pb);
+			if (sp == GS_DONE) {
+				c->sprobe_start = c->sprobe_end = 0;
+			} else if (sp == GS_WAIT) {
+				waiting = true;
+			} else {
+				probe = true;
+				a = pa;
+				b = pb;
+			}
+		}
+		while (!probe && i < c->nsgrants) {
 			mps_range *q = &c->sgrants[i];
 			uint64_t qa = q->start, qb = q->end;
-			bool probe = qa >= pstart && qa < pend && qa < c->snd.base;
-			if (probe) {
-				if (qb > pend)
-					qb = pend;
-			} else {
-				/* A probe asked before our application wrote it
-				 * waits for the write (it is below the DATA_ACK
-				 * by design); anything else below it is done. */
-				bool early_probe = qa >= pstart && qa < pstart + GROUP_PROBE &&
-						   c->snd.end < pstart + GROUP_PROBE && !c->shut_wr;
-				if (early_probe) {
-					i++;
-					continue;
-				}
-				if (qb <= c->snd.base || qb <= c->snd_una) {
-					c->sgrants[i] = c->sgrants[--c->nsgrants];
-					continue;
-				}
-				if (qa < c->snd.base)
-					qa = c->snd.base;
-				if (qb > c->snd.end)
-					qb = c->snd.end;
+			enum gs_span sp = gs_span_range(c, &qa, &qb);
+			if (sp == GS_DONE) {
+				*q = c->sgrants[--c->nsgrants];
+				continue;
 			}
-			if (qa < qb && (r == NULL || qa < a)) {
+			if (sp == GS_WAIT)
+				waiting = true;
+			else if (r == NULL || qa < a) {
 				r = q;
 				a = qa;
 				b = qb;
 			}
 			i++;
 		}
-		if (r == NULL)
-			return;
+		if (!probe && r == NULL)
+			break;
 		sf = mps_sched_default.pick(c);
 		if (sf == NULL)
 			return; /* no room: the next ACK brings us back */
@@ -1163,11 +1437,29 @@ void gs_push(mps_conn *c, uint64_t now)
 			return;
 		sf_queue_map(sf, a, (uint32_t)n);
 		c->bytes_sent += n;
-		if (a + n >= r->end)
+		if (probe) {
+			c->sprobe_start = a + n;
+			if (c->sprobe_start >= c->sprobe_end)
+				c->sprobe_start = c->sprobe_end = 0;
+		} else if (a + n >= r->end) {
 			*r = c->sgrants[--c->nsgrants];
-		else if (a == r->start || a + n > r->start)
+		} else {
 			r->start = a + n;
+		}
 		sf_output(sf, now);
+	}
+	if (c->shut_wr || c->state == CONN_SYN || c->state == CONN_CLOSED)
+		return; /* our DATA_FIN tells where the stream ends */
+	if (c->snd.end == c->idle_told && !c->idle_asked)
+		return;
+	if (c->idle_asked || waiting || now - c->idle_sent_at >= GS_IDLE_EVERY) {
+		c->idle_told = c->snd.end;
+		c->idle_asked = false;
+		c->idle_pending = true;
+		c->idle_sent_at = now;
+		conn_ack_soon(c);
+	} else {
+		gc_arm(c, c->idle_sent_at + GS_IDLE_EVERY); /* then tell the new end */
 	}
 }
 

@@ -22,6 +22,8 @@ static const uint8_t gmsg_len[] = {
 	[MPS_GMSG_TICKET_ACK] = 0,
 	[MPS_GMSG_JOIN] = 25,
 	[MPS_GMSG_RANGE] = 12,
+	[MPS_GMSG_PROBE] = 12,
+	[MPS_GMSG_IDLE] = 8,
 };
 
 static uint64_t group_get64(const uint8_t *p)
@@ -65,7 +67,7 @@ int mps_gmsg_parse(mps_gmsg *m, const mps_opts *o)
 	if (!(o->present & MPS_OPT_EXP))
 		return MPS_ERR_MALFORMED;
 	m->type = o->exp.nibble;
-	if (m->type < MPS_GMSG_REQ || m->type > MPS_GMSG_RANGE || o->exp.len != gmsg_len[m->type])
+	if (m->type < MPS_GMSG_REQ || m->type > MPS_GMSG_MAX || o->exp.len != gmsg_len[m->type])
 		return MPS_ERR_MALFORMED;
 	switch (m->type) {
 	case MPS_GMSG_ACK:
@@ -83,8 +85,12 @@ int mps_gmsg_parse(mps_gmsg *m, const mps_opts *o)
 		m->key_c = group_get64(d + 17);
 		break;
 	case MPS_GMSG_RANGE:
+	case MPS_GMSG_PROBE:
 		m->dsn = group_get64(d);
 		m->len = group_get32(d + 8);
+		break;
+	case MPS_GMSG_IDLE:
+		m->dsn = group_get64(d);
 		break;
 	default:
 		break;
@@ -96,7 +102,7 @@ int mps_gmsg_put(mps_opts *o, const mps_gmsg *m)
 {
 	uint8_t *d = o->exp.data;
 
-	if (m->type < MPS_GMSG_REQ || m->type > MPS_GMSG_RANGE)
+	if (m->type < MPS_GMSG_REQ || m->type > MPS_GMSG_MAX)
 		return MPS_ERR_INVAL;
 	o->exp.nibble = m->type;
 	o->exp.len = gmsg_len[m->type];
@@ -115,8 +121,12 @@ int mps_gmsg_put(mps_opts *o, const mps_gmsg *m)
 		group_put64(d + 17, m->key_c);
 		break;
 	case MPS_GMSG_RANGE:
+	case MPS_GMSG_PROBE:
 		group_put64(d, m->dsn);
 		group_put32(d + 8, m->len);
+		break;
+	case MPS_GMSG_IDLE:
+		group_put64(d, m->dsn);
 		break;
 	default:
 		break;

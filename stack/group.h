@@ -15,7 +15,15 @@
  *   5     JOIN        client SYN (member)   flags|id (1) token (4) R (4)         28
  *                                           N (8) Key-C (8)
  *   6     RANGE       client, ACKs          DSN (8) length (4)                   15
+ *   7     PROBE       client, ACKs          DSN (8) length (4)                   15
+ *   8     IDLE        server, ACKs          DSN (8)                              11
  *
+ * RANGE asks for stream data (sent as the application writes it, above the
+ * DATA_ACK); PROBE asks for bytes of the first GROUP_PROBE of the stream
+ * that the client already holds, to compare (served from the server's kept
+ * copy, below the DATA_ACK too).  IDLE: every byte asked of the server below
+ * DSN is sent, DSN is where its application's writes end, and what else it
+ * was asked waits for its application.
  * All values big-endian.  JOIN's first byte: bit 7 = backup, bits 0..6 =
  * the client's address id.  A JOIN SYN carries MSS, SACK-permitted and
  * window scale but no timestamps: 4 + 2 + 3 + 28 = 37 of the 40 bytes.
@@ -39,6 +47,9 @@ enum mps_gmsg_type {
 	MPS_GMSG_TICKET_ACK = 4,
 	MPS_GMSG_JOIN = 5,
 	MPS_GMSG_RANGE = 6,
+	MPS_GMSG_PROBE = 7,
+	MPS_GMSG_IDLE = 8,
+	MPS_GMSG_MAX = MPS_GMSG_IDLE,
 };
 
 typedef struct mps_gmsg {
@@ -50,8 +61,8 @@ typedef struct mps_gmsg {
 	uint32_t nonce;     /* JOIN: the client's random R (as MP_JOIN's) */
 	uint64_t n;         /* TICKET, JOIN: the server's nonce N */
 	uint64_t key_c;     /* JOIN: the client's key */
-	uint64_t dsn;       /* RANGE: first DSN the client asks this server for */
-	uint32_t len;       /* RANGE: how many bytes */
+	uint64_t dsn;       /* RANGE, PROBE: first DSN asked; IDLE: end of the server's writes */
+	uint32_t len;       /* RANGE, PROBE: how many bytes */
 } mps_gmsg;
 
 /* mps_gmsg_parse decodes the MP_EXPERIMENTAL payload of o (o->present must

@@ -33,6 +33,7 @@
 #define SF_DATA_RETRIES 12
 #define SF_OOO_RANGES 64
 #define SF_MAX_MAP 65535 /* data-level length is 16 bits (RFC 8684 §3.3.1) */
+#define SF_SIGNAL_BURST 4  /* pure ACKs in a row for signals that queued up */
 
 static const char *const sf_state_names[] = {
 	[SF_CLOSED] = "CLOSED",
@@ -376,6 +377,7 @@ static uint32_t sf_xmit(mps_sf *sf, uint64_t seq, uint32_t maxlen, uint8_t flags
 	seg.map = map;
 	seg.rexmit = seq < sf->snd_max;
 	room = 40 - mps_opt_size(&o);
+	sf->signal_more = false;
 	conn_sf_options(c, sf, &seg, &o, room);
 	/* SACK blocks (RFC 2018) with the room that is left, newest first,
 	 * after a DSACK block for a duplicate just received (RFC 2883). */
@@ -471,8 +473,9 @@ static uint32_t sf_xmit(mps_sf *sf, uint64_t seq, uint32_t maxlen, uint8_t flags
 					  ((wnd >> sf->rcv_wscale) << sf->rcv_wscale);
 		sf->last_ack_sent = sf->rcv_nxt;
 		sf->dsack_pending = false;
-		/* Signals travel on pure ACKs: a data segment leaves one due. */
-		sf->ack_now = len > 0 && conn_sf_signal_pending(c, sf);
+		/* Signals travel on pure ACKs: a data segment leaves one due,
+		 * and a pure ACK another when a signal did not fit in it. */
+		sf->ack_now = sf->signal_more || (len > 0 && conn_sf_signal_pending(c, sf));
 		sf->unacked_segs = 0;
 		sf_timer_stop(sf, SF_TIMER_DELACK);
 	}
@@ -1153,7 +1156,8 @@ void sf_output(mps_sf *sf, uint64_t now)
 	if (sf->snd_nxt < sf->snd_end && sf->snd_una == sf->snd_max &&
 	    sf->timers[SF_TIMER_RTO] == MPS_TIME_NONE)
 		sf_arm_rto(sf, now);
-	if (sf->ack_now)
+	/* A few ACKs in a row when signals queue up (RANGEs to one server). */
+	for (n = 0; sf->ack_now && n < SF_SIGNAL_BURST; n++)
 		sf_send_ack(sf, now);
 }
 

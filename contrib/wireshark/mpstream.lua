@@ -13,21 +13,24 @@
 --                                                            token (4) R (4)
 --                                                            N (8) Key-C (8)
 --   6     RANGE       client's pure ACKs                     DSN (8) length (4) 15
+--   7     PROBE       client's pure ACKs                     DSN (8) length (4) 15
+--   8     IDLE        server's pure ACKs                     DSN (8)            11
 --
 -- Wireshark's own MPTCP dissector shows the suboption as MP_EXPERIMENTAL and stops there;
 -- this script walks the TCP options of every segment after all other dissectors ran and
 -- adds an "mpstream" tree with one item per message.  Fields (for display filters and
 -- tshark -T fields -e ...):
 --
---   mpstream.type          message type (1..6)          mpstream.length   option length
+--   mpstream.type          message type (1..8)          mpstream.length   option length
 --   mpstream.version       ACK: group protocol version
 --   mpstream.n             TICKET, JOIN: the accepting server's nonce N
 --   mpstream.backup        JOIN: backup flag            mpstream.addr_id  JOIN: address id
 --   mpstream.token         JOIN: token of the connection's server key Key-S
 --   mpstream.r             JOIN: the client's random number R (as in MP_JOIN)
 --   mpstream.key_c         JOIN: the client's key Key-C
---   mpstream.range.dsn     RANGE: first data sequence number asked for
---   mpstream.range.len     RANGE: number of bytes       mpstream.range.end  (generated)
+--   mpstream.range.dsn     RANGE, PROBE: first data sequence number asked for
+--   mpstream.range.len     RANGE, PROBE: number of bytes   mpstream.range.end  (generated)
+--   mpstream.idle.dsn      IDLE: where the server's application's writes end
 --   mpstream.ticket_frame  JOIN: the frame of the TICKET that carried this N (generated,
 --                          when the capture holds it)
 --
@@ -45,6 +48,7 @@ local MPTCP_KIND = 30
 local SUBTYPE_EXPERIMENTAL = 0xf
 
 local TYPE_REQ, TYPE_ACK, TYPE_TICKET, TYPE_TICKET_ACK, TYPE_JOIN, TYPE_RANGE = 1, 2, 3, 4, 5, 6
+local TYPE_PROBE, TYPE_IDLE = 7, 8
 
 local type_names = {
 	[TYPE_REQ] = "REQ",
@@ -53,6 +57,8 @@ local type_names = {
 	[TYPE_TICKET_ACK] = "TICKET_ACK",
 	[TYPE_JOIN] = "JOIN",
 	[TYPE_RANGE] = "RANGE",
+	[TYPE_PROBE] = "PROBE",
+	[TYPE_IDLE] = "IDLE",
 }
 
 -- whole option length (kind, length, subtype byte and payload) of each type
@@ -63,6 +69,8 @@ local type_len = {
 	[TYPE_TICKET_ACK] = 3,
 	[TYPE_JOIN] = 28,
 	[TYPE_RANGE] = 15,
+	[TYPE_PROBE] = 15,
+	[TYPE_IDLE] = 11,
 }
 
 -- which segments carry each type: "syn" (SYN without ACK), "synack", "ack" (no SYN)
@@ -73,6 +81,8 @@ local type_segment = {
 	[TYPE_TICKET_ACK] = "ack",
 	[TYPE_JOIN] = "syn",
 	[TYPE_RANGE] = "ack",
+	[TYPE_PROBE] = "ack",
+	[TYPE_IDLE] = "ack",
 }
 
 local segment_names = {
@@ -96,10 +106,11 @@ local f = {
 	range_dsn = ProtoField.uint64("mpstream.range.dsn", "Range DSN", base.DEC),
 	range_len = ProtoField.uint32("mpstream.range.len", "Range length", base.DEC),
 	range_end = ProtoField.uint64("mpstream.range.end", "Range end DSN", base.DEC),
+	idle_dsn = ProtoField.uint64("mpstream.idle.dsn", "Writes end at DSN", base.DEC),
 	ticket_frame = ProtoField.framenum("mpstream.ticket_frame", "N from the TICKET in frame"),
 }
 mps.fields = { f.type, f.length, f.version, f.n, f.backup, f.addr_id, f.token, f.r, f.key_c,
-	f.range_dsn, f.range_len, f.range_end, f.ticket_frame }
+	f.range_dsn, f.range_len, f.range_end, f.idle_dsn, f.ticket_frame }
 
 local ex = {
 	bad_length = ProtoExpert.new("mpstream.expert.bad_length", "Wrong option length for the type",
@@ -195,7 +206,10 @@ local function dissect_msg(r, len, kind, pinfo, tree)
 		if tf ~= nil then
 			t:add(f.ticket_frame, tf):set_generated()
 		end
-	elseif mtype == TYPE_RANGE then
+	elseif mtype == TYPE_IDLE then
+		t:add(f.idle_dsn, r(3, 8))
+		t:append_text(", writes end at DSN " .. tostring(r(3, 8):uint64()))
+	elseif mtype == TYPE_RANGE or mtype == TYPE_PROBE then
 		local dsn = r(3, 8):uint64()
 		local n = r(11, 4):uint()
 		t:add(f.range_dsn, r(3, 8))

@@ -123,6 +123,7 @@ hexnorm() {
 #   6 RANGE DSN 2^63+5, 70000 bytes   7 RANGE 14 bytes long (bad length)
 #   8 type 9 (unknown)      9 JOIN on a segment without SYN    10 TICKET_ACK and RANGE
 #   11 another MPTCP suboption (ADD_ADDR subtype): nothing of ours
+#   12 PROBE DSN 7, 4096 bytes   13 IDLE DSN 2^63+9
 write_vectors() {
 	"$PYTHON" - "$1" <<-'EOF'
 		import socket, struct, sys
@@ -159,6 +160,8 @@ write_vectors() {
 		    seg(C, S2, 40001, 8080, ACK, exp(4) + exp(6, bytes(7) + b"\x01" +
 		        struct.pack("!I", 1))),                                                  # 10 two messages
 		    seg(C, S1, 40000, 8080, ACK, b"\x1e\x05\x3f\x00\x00"),                       # 11 MP_DSS-ish, not ours
+		    seg(C, S2, 40001, 8080, ACK, exp(7, struct.pack("!QI", 7, 4096))),          # 12 PROBE
+		    seg(S1, C, 8080, 40000, ACK, exp(8, bytes.fromhex("8000000000000009"))),     # 13 IDLE
 		]
 		out = open(sys.argv[1], "wb")
 		out.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 101))
@@ -173,14 +176,14 @@ check_vectors() {
 	write_vectors "$CAP" || fail "python3 could not write $CAP"
 	q frame mpstream.type mpstream.length mpstream.version mpstream.n mpstream.addr_id \
 		mpstream.token mpstream.r mpstream.key_c mpstream.range.dsn mpstream.range.len \
-		mpstream.range.end mpstream.ticket_frame
+		mpstream.range.end mpstream.ticket_frame mpstream.idle.dsn
 	got=$Q
 	want=$(printf '%s\n' \
 		'1 3' '2 4 1' '3 11 0x0123456789abcdef' '4 3' \
 		'5 28 0x0123456789abcdef 5 0xdeadbeef 0x01020304 0x8877665544332211 3' \
 		'6 15 9223372036854775813 70000 9223372036854845813' '6 14' '9 3' \
 		'5 28 0x0000000000000000 0 0x00000000 0x00000000 0x0000000000000000' \
-		'4,6 3,15 1 1 2' '')
+		'4,6 3,15 1 1 2' '' '7 15 7 4096 4103' '8 11 9223372036854775817')
 	got=$(tr -s '\t' ' ' <<<"$got" | sed 's/ $//')
 	[ "$got" = "$want" ] || {
 		diff <(echo "$want") <(echo "$got") >&2
@@ -196,7 +199,7 @@ check_vectors() {
 	q "mpstream.expert.wrong_segment"
 	[ "$Q" = 9 ] || fail "wrong-segment expert item on frames '$Q', want 9"
 	expect_none "other malformed packets" "_ws.malformed && frame.number != 7"
-	log "known answers: 11 packets decoded as expected"
+	log "known answers: 13 packets decoded as expected"
 }
 
 check_vectors
@@ -349,6 +352,31 @@ print("ok: %d RANGEs, from IDSN+%d to IDSN+%d" % (len(offs), min(offs), max(offs
 	fail "RANGE outside the downstream stream: $(grep '^bad' <<<"$out" | head -n 3 | tr '\n' ' ')"
 log "RANGE: ${out#ok: }"
 grep -E '^  server ' <<<"$status" | while read -r line; do log "client: $line"; done
+
+# --- PROBE and IDLE (doc/protocol.md "Short and idle streams") -------------------------------
+expect_some "PROBE to srv2" "ip.dst == $SRV2_STACK && mpstream.type == 7"
+expect_none "a PROBE to srv1, on a segment with data or from a server" \
+	"mpstream.type == 7 && (ip.dst == $SRV1_STACK || tcp.len > 0 || ip.src != $CLI_STACK)"
+expect_some "IDLE from a server" "mpstream.type == 8 && ip.dst == $CLI_STACK"
+expect_none "an IDLE on a segment with data or from the client" \
+	"mpstream.type == 8 && (tcp.len > 0 || ip.src == $CLI_STACK)"
+# every PROBE asks bytes of the first 4096 of the stream
+q "mpstream.type == 7" mpstream.range.dsn mpstream.range.len
+out=$("$PYTHON" -c '
+import hashlib, sys
+key = int(sys.argv[1], 16)
+idsn = int.from_bytes(hashlib.sha256(key.to_bytes(8, "big")).digest()[24:], "big")
+n = 0
+for line in sys.stdin:
+    for dsn, ln in zip(*(f.split(",") for f in line.split("\t"))):
+        off, ln = (int(dsn) - idsn) % 2**64, int(ln)
+        n += 1
+        if off < 1 or ln == 0 or off - 1 + ln > 4096:
+            print("bad PROBE: DSN IDSN+%d, %d bytes" % (off, ln))
+print("ok: %d PROBEs" % n)
+' "$KEY_S" <<<"$Q") || fail "python3 PROBE check"
+! grep -q '^bad' <<<"$out" || fail "PROBE outside the first 4096 bytes: $(grep '^bad' <<<"$out" | head -n 3 | tr '\n' ' ')"
+log "PROBE: ${out#ok: }"
 
 q mpstream
 pass "$N packets with group messages decoded"

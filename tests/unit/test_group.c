@@ -92,7 +92,11 @@ static void test_group_messages_round_trip_with_documented_lengths(void)
 	mps_gmsg join = {.type = MPS_GMSG_JOIN, .backup = true, .addr_id = 0x55, .token = 0xdeadbeef,
 			 .nonce = 0x01020304, .n = 0x1122334455667788ull, .key_c = 0x99aabbccddeeff00ull};
 	mps_gmsg range = {.type = MPS_GMSG_RANGE, .dsn = 0xffffffff00000010ull, .len = 65536};
+	mps_gmsg probe = {.type = MPS_GMSG_PROBE, .dsn = 0x0123456789abcdefull, .len = 4096};
+	mps_gmsg idle = {.type = MPS_GMSG_IDLE, .dsn = 0xfedcba9876543210ull};
 
+	gmsg_roundtrip(&probe, 15);
+	gmsg_roundtrip(&idle, 11);
 	gmsg_roundtrip(&req, 3);
 	gmsg_roundtrip(&ack, 4);
 	gmsg_roundtrip(&ticket, 11);
@@ -129,6 +133,15 @@ static void test_group_message_with_wrong_length_is_malformed(void)
 	CU_ASSERT_EQUAL(mps_gmsg_parse(&m, &o), MPS_ERR_MALFORMED);
 	o.exp.nibble = MPS_GMSG_JOIN;
 	o.exp.len = 24;
+	CU_ASSERT_EQUAL(mps_gmsg_parse(&m, &o), MPS_ERR_MALFORMED);
+	o.exp.nibble = MPS_GMSG_IDLE;
+	o.exp.len = 12; /* a RANGE's length */
+	CU_ASSERT_EQUAL(mps_gmsg_parse(&m, &o), MPS_ERR_MALFORMED);
+	o.exp.nibble = MPS_GMSG_PROBE;
+	o.exp.len = 8;
+	CU_ASSERT_EQUAL(mps_gmsg_parse(&m, &o), MPS_ERR_MALFORMED);
+	o.exp.nibble = MPS_GMSG_MAX + 1;
+	o.exp.len = 8;
 	CU_ASSERT_EQUAL(mps_gmsg_parse(&m, &o), MPS_ERR_MALFORMED);
 	o.exp.nibble = 0;
 	o.exp.len = 0;
