@@ -81,7 +81,9 @@ typedef struct app_sconn {
 	char req[SIM_REQ_MAX];
 	size_t reqlen;
 	bool have_req;
+	bool keep;     /* the request was KEEP: read the next one after it */
 	uint64_t size, sent;
+	uint64_t off;  /* pattern offset of the response's first byte */
 	bool shut;
 	bool ended; /* CLOSED event seen */
 	int err;
@@ -142,61 +144,96 @@ static void app_server_release(sim_server_app *a, app_sconn *sc, uint64_t now)
 	sc->c = NULL;
 }
 
+/* Reads a request line; true when one is complete (sc->size, sc->keep set). */
+static bool app_server_request(sim_server_app *a, app_sconn *sc, uint64_t now)
+{
+	ssize_t rc;
+
+	for (;;) {
+		rc = mps_conn_recv(sc->c, (uint8_t *)sc->req + sc->reqlen, 1, now);
+		if (rc == 0 && !sc->shut) {
+			/* the client's end of stream between requests */
+			sc->shut = true;
+			mps_conn_shutdown(sc->c, now);
+			app_server_release(a, sc, now);
+			return false;
+		}
+		if (rc <= 0)
+			return false;
+		if (sc->req[sc->reqlen] == '\n') {
+			char *end;
+			sc->req[sc->reqlen] = '\0';
+			sc->reqlen = 0;
+			sc->keep = strncmp(sc->req, "KEEP ", 5) == 0;
+			if (strncmp(sc->req, "GET ", 4) == 0)
+				sc->size = strtoull(sc->req + 4, &end, 10);
+			else if (sc->keep || strncmp(sc->req, "LAST ", 5) == 0)
+				sc->size = strtoull(sc->req + 5, &end, 10);
+			else {
+				a->st.bad_requests++;
+				sc->size = 0;
+				sc->keep = false;
+			}
+			sc->sent = 0;
+			return true;
+		}
+		if (++sc->reqlen == SIM_REQ_MAX) {
+			a->st.bad_requests++;
+			sc->reqlen = 0;
+			sc->size = 0;
+			sc->keep = false;
+			return true;
+		}
+	}
+}
+
 static void app_server_conn(sim_server_app *a, app_sconn *sc, uint64_t now)
 {
 	uint8_t buf[SIM_CHUNK];
 	ssize_t rc;
 
-	/* the request line */
-	while (!sc->have_req) {
-		rc = mps_conn_recv(sc->c, (uint8_t *)sc->req + sc->reqlen, 1, now);
-		if (rc <= 0)
-			break;
-		if (sc->req[sc->reqlen] == '\n') {
-			char *end;
-			sc->req[sc->reqlen] = '\0';
+	for (;;) {
+		if (!sc->have_req) {
+			if (sc->shut || !app_server_request(a, sc, now))
+				break;
 			sc->have_req = true;
-			if (strncmp(sc->req, "GET ", 4) != 0) {
-				a->st.bad_requests++;
-				sc->size = 0;
-			} else {
-				sc->size = strtoull(sc->req + 4, &end, 10);
+		}
+		/* the response */
+		while (sc->sent < sc->size) {
+			size_t k = sc->size - sc->sent < sizeof(buf) ? (size_t)(sc->size - sc->sent)
+								     : sizeof(buf);
+			sim_pattern_fill(buf, sc->off + sc->sent, k);
+			if (a->diverge) {
+				size_t j;
+				for (j = 0; j < k; j++)
+					buf[j] ^= 0x33; /* another file */
 			}
-			break;
+			rc = mps_conn_send(sc->c, buf, k, now);
+			if (rc <= 0)
+				break;
+			sc->sent += (uint64_t)rc;
 		}
-		if (++sc->reqlen == SIM_REQ_MAX) {
-			a->st.bad_requests++;
-			sc->have_req = true;
-			sc->size = 0;
-		}
-	}
-	/* the response */
-	while (sc->have_req && sc->sent < sc->size) {
-		size_t k =
-		    sc->size - sc->sent < sizeof(buf) ? (size_t)(sc->size - sc->sent) : sizeof(buf);
-		sim_pattern_fill(buf, sc->sent, k);
-		if (a->diverge) {
-			size_t j;
-			for (j = 0; j < k; j++)
-				buf[j] ^= 0x33; /* another file */
-		}
-		rc = mps_conn_send(sc->c, buf, k, now);
-		if (rc <= 0)
-			break;
-		sc->sent += (uint64_t)rc;
-	}
-	if (sc->have_req && sc->sent == sc->size && !sc->shut) {
-		sc->shut = true;
+		if (sc->sent < sc->size)
+			break; /* the stack takes more later */
 		a->st.served++;
+		sc->off += sc->size;
+		if (sc->keep) {
+			sc->have_req = false; /* the next request */
+			continue;
+		}
+		sc->shut = true;
 		mps_conn_shutdown(sc->c, now);
+		break;
 	}
-	/* then wait for the client's end of stream */
-	if (sc->have_req) {
+	if (sc->c == NULL)
+		return;
+	/* after the last response: wait for the client's end of stream */
+	if (sc->shut) {
 		for (;;) {
 			rc = mps_conn_recv(sc->c, buf, sizeof(buf), now);
 			if (rc > 0)
 				continue;
-			if (rc == 0 && sc->shut) {
+			if (rc == 0) {
 				app_server_release(a, sc, now);
 				return;
 			}
@@ -255,14 +292,23 @@ struct sim_client_app {
 	sim_node *node;
 	mps_connect_params params;
 	mps_addr join[SIM_XFER_MAX_SERVERS];
-	uint64_t size;
+	uint64_t size; /* all the bytes expected (every response) */
 	mps_conn *c;
 	bool started, connected, req_sent, closed;
 	int ended_err;
 	bool ended;
-	char req[SIM_REQ_MAX];
+	char req[SIM_REQ_MAX * 4];
 	size_t reqlen, reqoff;
 	uint64_t last_delivery;
+	/* the script (one GET of size without one) */
+	sim_req reqs[SIM_MAX_REQS];
+	size_t nreqs;
+	bool script;
+	size_t next_req;    /* the next request to send */
+	size_t cur_resp;    /* the response being received */
+	uint64_t resp_end;  /* stream offset where it ends */
+	uint64_t idle_from; /* when the last response completed */
+	bool shut_sent;
 	sim_client_result res;
 };
 
@@ -285,6 +331,7 @@ static void app_client_event(void *ctx, sim_node *n, mps_conn *c, enum mps_event
 	if (ev == MPS_EV_CONNECTED && !a->connected) {
 		a->connected = true;
 		a->res.t_connected = sim_now(sim_node_sim(a->node));
+		a->idle_from = a->res.t_connected; /* the first request's gap counts from here */
 	}
 	if (ev == MPS_EV_CLOSED) {
 		a->ended = true;
@@ -297,6 +344,68 @@ static void app_client_close(sim_client_app *a, uint64_t now)
 	if (a->c != NULL && !a->closed) {
 		mps_conn_close(a->c, now);
 		a->closed = true;
+	}
+}
+
+/* Responses complete with the bytes received so far (empty ones at once). */
+static void app_client_responses_done(sim_client_app *a, uint64_t now)
+{
+	while (a->script && a->cur_resp < a->next_req && a->res.received >= a->resp_end) {
+		a->res.req_done[a->cur_resp] = now;
+		a->idle_from = now;
+		a->cur_resp++;
+		if (a->cur_resp < a->nreqs)
+			a->resp_end += a->reqs[a->cur_resp].size;
+	}
+}
+
+/* Script: send the requests that are due (the next one once the previous
+ * response is complete and its gap has passed, or at once if pipelined);
+ * after the last response, shut down (unless the server closes). */
+static void app_client_script(sim_client_app *a, uint64_t now)
+{
+	char why[160];
+
+	app_client_responses_done(a, now);
+	for (;;) {
+		const sim_req *r;
+		ssize_t k;
+		if (a->reqoff < a->reqlen) {
+			k = mps_conn_send(a->c, (const uint8_t *)a->req + a->reqoff, a->reqlen - a->reqoff, now);
+			if (k < 0) {
+				snprintf(why, sizeof(why), "send request %u: %s", (unsigned)a->next_req,
+					 mps_strerror((int)k));
+				app_client_fail(a, (int)k, why);
+				app_client_close(a, now);
+				return;
+			}
+			a->reqoff += (size_t)k;
+			if (a->reqoff < a->reqlen)
+				break; /* the rest when the stack takes it */
+			if (a->res.t_request == 0)
+				a->res.t_request = now;
+		}
+		if (a->next_req == a->nreqs)
+			break;
+		r = &a->reqs[a->next_req];
+		if (!(a->next_req > 0 && r->pipelined)) {
+			if (a->cur_resp < a->next_req)
+				break; /* the previous response first */
+			if (now < a->idle_from + r->gap) {
+				sim_node_wake_at(a->node, a->idle_from + r->gap);
+				break;
+			}
+		}
+		a->reqlen = (size_t)snprintf(a->req, sizeof(a->req), "%s %" PRIu64 "\n",
+					     r->last ? "LAST" : "KEEP", r->size);
+		a->reqoff = 0;
+		a->res.req_sent[a->next_req] = now;
+		a->next_req++;
+		app_client_responses_done(a, now); /* an empty response is complete */
+	}
+	if (a->cur_resp == a->nreqs && !a->shut_sent && !a->reqs[a->nreqs - 1].last) {
+		a->shut_sent = true;
+		mps_conn_shutdown(a->c, now);
 	}
 }
 
@@ -359,6 +468,7 @@ static void app_client_read(sim_client_app *a, uint64_t now)
 			}
 		}
 		a->res.received += (uint64_t)rc;
+		app_client_responses_done(a, now);
 	}
 }
 
@@ -381,7 +491,11 @@ static void app_client_run(void *ctx, sim_node *n, uint64_t now)
 	}
 	if (a->c == NULL || a->closed)
 		return;
-	if (a->connected && a->reqoff < a->reqlen) {
+	if (a->connected && a->script) {
+		app_client_script(a, now);
+		if (a->closed)
+			return;
+	} else if (a->connected && a->reqoff < a->reqlen) {
 		ssize_t k = mps_conn_send(a->c, (const uint8_t *)a->req + a->reqoff,
 					  a->reqlen - a->reqoff, now);
 		if (k > 0) {
@@ -397,6 +511,8 @@ static void app_client_run(void *ctx, sim_node *n, uint64_t now)
 	}
 	if (a->connected)
 		app_client_read(a, now);
+	if (a->connected && a->script && !a->closed)
+		app_client_script(a, now); /* a response completed: the next request */
 	if (a->ended && !a->closed) {
 		if (!a->res.done) {
 			snprintf(why, sizeof(why), "connection closed (%s) after %" PRIu64 " bytes",
@@ -439,6 +555,29 @@ sim_client_app *sim_client_app_new(sim_node *n, const mps_connect_params *p, uin
 void sim_client_app_free(sim_client_app *a)
 {
 	free(a);
+}
+
+sim_client_app *sim_client_app_new_script(sim_node *n, const mps_connect_params *p, const sim_req *reqs,
+					  size_t nreqs, uint64_t start)
+{
+	sim_client_app *a;
+	uint64_t total = 0;
+	size_t i;
+
+	if (nreqs == 0 || nreqs > SIM_MAX_REQS)
+		return NULL;
+	for (i = 0; i < nreqs; i++)
+		total += reqs[i].size;
+	a = sim_client_app_new(n, p, total, start);
+	if (a == NULL)
+		return NULL;
+	a->script = true;
+	memcpy(a->reqs, reqs, nreqs * sizeof(reqs[0]));
+	a->nreqs = nreqs;
+	a->res.nreqs = nreqs;
+	a->reqlen = a->reqoff = 0;
+	a->resp_end = reqs[0].size;
+	return a;
 }
 
 const sim_client_result *sim_client_app_result(const sim_client_app *a)
@@ -628,7 +767,10 @@ int sim_xfer_run(const sim_xfer_cfg *cfg, sim_xfer_result *res)
 		p.join = &saddr[1];
 		p.njoin = cfg->nservers - 1;
 	}
-	x.client = sim_client_app_new(x.nodes[0], &p, cfg->size, cfg->start);
+	if (cfg->nreqs > 0)
+		x.client = sim_client_app_new_script(x.nodes[0], &p, cfg->reqs, cfg->nreqs, cfg->start);
+	else
+		x.client = sim_client_app_new(x.nodes[0], &p, cfg->size, cfg->start);
 	if (x.client == NULL) {
 		rc = MPS_ERR_NOMEM;
 		goto out;

@@ -5,9 +5,18 @@
  * The server app answers each connection's request line "GET <n>\n" with n
  * bytes of the deterministic pattern (byte i = sim_pattern_byte(i)), then
  * shuts its direction down, and closes when the client's end of stream
- * arrives.  The client app connects at a given time, sends the request,
- * reads everything with mps_conn_recv, checks every byte against the pattern
- * and records the time of every delivery (for the longest delivery gap).
+ * arrives.  A keep-alive connection carries request lines "KEEP <n>\n"
+ * (answered with the next n bytes of the connection's pattern stream, the
+ * connection stays open for the next request) and "LAST <n>\n" (answered,
+ * then the server shuts down as after GET); a server that reads the
+ * client's end of stream between requests shuts down and closes.  The
+ * pattern stream of a connection is the concatenation of its responses, so
+ * replicas answering the same requests send the same bytes at the same DSNs.
+ *
+ * The client app connects at a given time, sends the request (or, with a
+ * script, each request of it in turn: sim_req), reads everything with
+ * mps_conn_recv, checks every byte against the pattern and records the time
+ * of every delivery (for the longest delivery gap) and of every response.
  *
  * sim_xfer_run() builds a whole run: client node (10.77.0.2, 10.77.0.3, ...),
  * server nodes (10.88.1.1:80, 10.88.2.1:80, ...), one link per path, the
@@ -55,6 +64,16 @@ void sim_server_app_get_stats(const sim_server_app *a, sim_server_stats *st);
 typedef struct sim_client_app sim_client_app;
 
 #define SIM_MAX_SF_INFO 8
+#define SIM_MAX_REQS 64
+
+/* One request of a keep-alive script. */
+typedef struct sim_req {
+	uint64_t size;	/* response bytes asked (0 is a valid, empty response) */
+	uint64_t gap;	/* idle time after the previous response (or the connection) */
+	bool pipelined; /* sent right after the previous request, without waiting for
+			 * its response (gap ignored) */
+	bool last;	/* the server closes after answering it ("LAST") */
+} sim_req;
 
 typedef struct sim_client_result {
 	bool done;     /* all size bytes, byte-exact, then the end of stream */
@@ -67,6 +86,9 @@ typedef struct sim_client_result {
 	uint64_t max_gap_ns; /* longest time between two deliveries */
 	uint64_t max_gap_at; /* when that gap ended */
 	uint64_t deliveries; /* mps_conn_recv calls that returned bytes */
+	/* script: when each request was sent and its response complete (0: not) */
+	size_t nreqs;
+	uint64_t req_sent[SIM_MAX_REQS], req_done[SIM_MAX_REQS];
 	/* client side connection, as seen when the end of stream arrived */
 	mps_conn_info info;
 	mps_subflow_info sfs[SIM_MAX_SF_INFO];
@@ -78,6 +100,12 @@ typedef struct sim_client_result {
  * Returns NULL when out of memory. */
 sim_client_app *sim_client_app_new(sim_node *n, const mps_connect_params *p, uint64_t size,
 				   uint64_t start);
+/* The same with a keep-alive script of nreqs (1..SIM_MAX_REQS) requests:
+ * each request after the previous response and its gap (or pipelined); after
+ * the last response the client shuts its direction down, unless the last
+ * request was "last", and is done at the server's end of stream. */
+sim_client_app *sim_client_app_new_script(sim_node *n, const mps_connect_params *p, const sim_req *reqs,
+					  size_t nreqs, uint64_t start);
 void sim_client_app_free(sim_client_app *a);
 const sim_client_result *sim_client_app_result(const sim_client_app *a);
 /* True once the client is done or failed (a sim_done_fn). */
@@ -101,6 +129,8 @@ typedef struct sim_xfer_path {
 typedef struct sim_xfer_cfg {
 	uint64_t seed;
 	uint64_t size;	      /* bytes the server sends */
+	const sim_req *reqs;  /* a keep-alive script instead of one GET of size (size ignored) */
+	size_t nreqs;
 	size_t nclient_addrs; /* addresses the client owns (>= 1) */
 	size_t nservers;      /* server nodes (>= 1); the client connects to server 0 */
 	bool join_servers;    /* the client also gets servers 1.. as join targets */
