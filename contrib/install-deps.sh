@@ -6,7 +6,9 @@
 #
 #   build  gcc make autoconf automake libtool pkg-config libsodium-dev libcunit1-dev
 #   test   iproute2 nftables tshark mptcpize iperf3 curl socat python3 procps ffmpeg
-#          (tests/netns, the demo; nstat and ss come with iproute2, tc too)
+#          nginx-light vlc-bin vlc-plugin-base mpv
+#          (tests/netns, the demo; nstat and ss come with iproute2, tc too; the real players
+#          and origin server of test_players.sh and test_short.sh)
 #   bench  gnuplot-nox
 #
 # Idempotent and quiet: it prints nothing and does not touch apt when every package is
@@ -21,7 +23,8 @@ pkgs=
 for group in "$@"; do
 	case $group in
 	build) pkgs="$pkgs gcc make autoconf automake libtool pkg-config libsodium-dev libcunit1-dev" ;;
-	test) pkgs="$pkgs iproute2 nftables tshark mptcpize iperf3 curl socat python3 procps ffmpeg" ;;
+	test) pkgs="$pkgs iproute2 nftables tshark mptcpize iperf3 curl socat python3 procps ffmpeg
+		nginx-light vlc-bin vlc-plugin-base mpv" ;;
 	bench) pkgs="$pkgs gnuplot-nox" ;;
 	*)
 		echo "usage: $0 [build] [test] [bench]" >&2

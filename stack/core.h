@@ -232,6 +232,7 @@ enum peer_state {
 	PEER_SLOW,    /* no progress: its ranges went to the others */
 	PEER_DEAD,    /* all its subflows are gone */
 	PEER_DROPPED, /* refused: bytes differ, or upstream history exceeded */
+	PEER_CLOSED,  /* its subflows all ended cleanly (FIN): its stream is over */
 };
 
 /* Client: one server of a group connection. */

@@ -53,6 +53,7 @@
 static const char *const gc_state_names[] = {
 	[PEER_NONE] = "none",       [PEER_PROBING] = "probing", [PEER_ACTIVE] = "active",
 	[PEER_SLOW] = "slow",       [PEER_DEAD] = "dead",       [PEER_DROPPED] = "dropped",
+	[PEER_CLOSED] = "closed",
 };
 
 static uint64_t gc_start(const mps_conn *c)
@@ -825,8 +826,9 @@ void gc_sf_gone(mps_conn *c, mps_sf *sf, int err, uint64_t now)
 	if (!gc_peer_usable(p) || gc_peer_has_live_sf(c, idx))
 		return;
 	/* A RST or the last subflow's death: an early signal (ICMP and RST
-	 * come before any timeout). */
-	p->state = PEER_DEAD;
+	 * come before any timeout).  A clean end (FIN after its DATA_FIN) is
+	 * not a death; what it still owed goes to the others all the same. */
+	p->state = err == 0 ? PEER_CLOSED : PEER_DEAD;
 	p->reason = err;
 	gc_regrant(c, idx, now);
 	gc_schedule(c, now);

@@ -475,6 +475,39 @@ http_server_plain() {
 	wait_port "$1" "$2" "$3"
 }
 
+# nginx_start NS ADDR PORT DIR: stock nginx (one worker, kernel TCP) serving DIR on ADDR:PORT
+# in NS, with its configuration, pid and temporary files under $WORK/nginx-NS-PORT (the
+# distribution's defaults are not used).  Sets BG_PID.
+nginx_start() {
+	local ns=$1 addr=$2 port=$3 dir=$4 d
+	d=$WORK/nginx-$ns-$port
+	mkdir -p "$d"
+	cat >"$d/nginx.conf" <<-EOF
+		daemon off;
+		worker_processes 1;
+		pid $d/nginx.pid;
+		error_log $d/error.log;
+		events { worker_connections 1024; }
+		http {
+		    access_log off;
+		    sendfile on;
+		    tcp_nodelay on;
+		    keepalive_timeout 75s;
+		    keepalive_requests 10000;
+		    default_type application/octet-stream;
+		    types { video/mp4 mp4; application/vnd.apple.mpegurl m3u8; video/mp2t ts; }
+		    client_body_temp_path $d/body;
+		    proxy_temp_path $d/proxy;
+		    server {
+		        listen $(url_host "$addr"):$port;
+		        root $dir;
+		    }
+		}
+	EOF
+	bg_run "$ns" "$d/stderr.log" nginx -e "$d/error.log" -c "$d/nginx.conf"
+	wait_port "$ns" "$addr" "$port"
+}
+
 # http_get NS URL OUT [mptcp]: fetch URL with curl inside NS into OUT; with "mptcp" through
 # mptcpize (a kernel MPTCP client).  Sets LAST_SECS; returns curl's status.
 http_get() {
@@ -1106,7 +1139,8 @@ group_key() {
 # group_server I DIR KEY [ARGS...]: replica I (1, 2 or 3) of the topology: in NS_SRVi,
 # "mpsd server -v --tun mpsgI --addr SRVi_STACK --listen SRVi_STACK:PORT --serve DIR
 # --group-key KEY --ctl $WORK/mpsd-srvI.ctl ARGS..." (log mpsd-srvI.log); waits for the TUN
-# device.  Sets BG_PID, GROUP_PID[I] and GROUP_CTL[I].
+# device.  DIR "backend=HOST:PORT" gives --backend HOST:PORT instead of --serve.  Sets
+# BG_PID, GROUP_PID[I] and GROUP_CTL[I].
 declare -a GROUP_PID GROUP_CTL
 group_server() {
 	local i=$1 dir=$2 key=$3 ns stack
@@ -1115,8 +1149,10 @@ group_server() {
 	ns=${!ns} stack=${!stack}
 	{ [ -n "$ns" ] && [ -n "$stack" ]; } || fail "group_server: no server $i in this topology"
 	GROUP_CTL[i]=$WORK/mpsd-srv$i.ctl
+	local app=(--serve "$dir")
+	case $dir in backend=*) app=(--backend "${dir#backend=}") ;; esac
 	mpsd_start "$ns" "srv$i" server -v --tun "mpsg$i" --addr "$stack" \
-		--listen "$(url_host "$stack"):$PORT" --serve "$dir" --group-key "$key" \
+		--listen "$(url_host "$stack"):$PORT" "${app[@]}" --group-key "$key" \
 		--ctl "${GROUP_CTL[i]}" "$@"
 	GROUP_PID[i]=$BG_PID
 	wait_tun "$ns" "mpsg$i" "$stack"
