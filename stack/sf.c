@@ -1161,13 +1161,27 @@ void sf_output(mps_sf *sf, uint64_t now)
 		sf_send_ack(sf, now);
 }
 
+/* The sequence number of a RST the peer takes: SND.NXT, or, when we sent
+ * beyond its window (a window probe, data it did not take), the right
+ * edge of that window.  A receiver accepts a RST only at exactly RCV.NXT
+ * when its window is shut, and only within the window otherwise (RFC 9293
+ * §3.10.7.4, RFC 5961 §3.2); a killed reader's socket half-closed with a
+ * shut window would never hear a RST at SND.NXT beyond it.  (Linux does the
+ * same: tcp_acceptable_seq.) */
+static uint64_t sf_acceptable_seq(const mps_sf *sf)
+{
+	uint64_t edge = sf->snd_una + sf->snd_wnd;
+
+	return sf->snd_nxt <= edge ? sf->snd_nxt : edge;
+}
+
 void sf_send_rst(mps_sf *sf, uint64_t now, uint8_t reason)
 {
 	(void)reason;
 	if (sf->reset_sent)
 		return;
 	sf->reset_sent = true;
-	sf_xmit(sf, sf->snd_nxt, 0, MPS_TH_RST | MPS_TH_ACK, NULL, now);
+	sf_xmit(sf, sf_acceptable_seq(sf), 0, MPS_TH_RST | MPS_TH_ACK, NULL, now);
 	sf->conn->stack->st.rst_sent++;
 }
 
