@@ -273,8 +273,8 @@ static void ctl_status_text(mps_text *t, const mps_ctl_status *st)
 			s->reinjected_bytes);
 	mps_text_printf(t,
 			"group joins accepted %" PRIu64 " refused %" PRIu64 "; replicas dropped for"
-			" differing bytes %" PRIu64 "\n",
-			s->group_joins_accepted, s->group_joins_refused, s->divergences);
+			" differing bytes %" PRIu64 "; send timeouts %" PRIu64 "\n",
+			s->group_joins_accepted, s->group_joins_refused, s->divergences, s->send_timeouts);
 	mps_text_printf(t, "%zu connection%s\n", st->nconns, st->nconns == 1 ? "" : "s");
 	for (i = 0; i < st->nconns; i++) {
 		const mps_ctl_conn *c = &st->conns[i];
@@ -371,6 +371,7 @@ static void ctl_status_json(mps_text *t, const mps_ctl_status *st)
 	mps_json_u64(&j, "group_joins_accepted", s->group_joins_accepted);
 	mps_json_u64(&j, "group_joins_refused", s->group_joins_refused);
 	mps_json_u64(&j, "divergences", s->divergences);
+	mps_json_u64(&j, "send_timeouts", s->send_timeouts);
 	mps_json_end_object(&j);
 	mps_json_begin_array(&j, "connections");
 	for (i = 0; i < st->nconns; i++) {

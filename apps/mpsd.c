@@ -730,6 +730,8 @@ static int mpsd_setup_stack(struct mpsd *d)
 	cfg.no_mptcp = d->o.no_mptcp;
 	cfg.cc = d->o.cc;
 	cfg.cc_coupled = d->o.cc_coupled;
+	cfg.send_timeout = (uint64_t)(d->o.has_send_timeout ? d->o.send_timeout_ms : MPS_SEND_TIMEOUT_DEFAULT_MS) *
+			   1000000ull;
 	if (d->vnet) {
 		cfg.gso_max = 65535; /* the stack caps it to what fits a packet */
 		cfg.csum_offload = true;

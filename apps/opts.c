@@ -37,6 +37,7 @@ enum {
 	OPT_CC_COUPLED,
 	OPT_GROUP,
 	OPT_SCHED,
+	OPT_SEND_TIMEOUT,
 	OPT_VERSION,
 };
 
@@ -63,6 +64,7 @@ static const struct option opts_long[] = {
     {"cc-coupled", required_argument, NULL, OPT_CC_COUPLED},
     {"group", no_argument, NULL, OPT_GROUP},
     {"sched", required_argument, NULL, OPT_SCHED},
+    {"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -85,6 +87,9 @@ static const char opts_usage_text[] =
     "  --cc NAME      congestion control: cubic (default), newreno, lia, olia\n"
     "  --cc-coupled NAME  for subflows of a connection sharing a server:\n"
     "                 lia (default), olia, or none (--cc everywhere)\n"
+    "  --send-timeout SECS  abort (MP_FASTCLOSE) a connection whose peer\n"
+    "                 acknowledges nothing for SECS while data waits (default 60,\n"
+    "                 0: never); a player that stopped reading for good\n"
     "  -v, --verbose  log connection events to stderr (twice: more)\n"
     "  -h, --help     this text\n"
     "  --version      print the version\n"
@@ -235,6 +240,20 @@ static int opts_check_role(struct mps_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
+static int opts_send_timeout(struct mps_opts *o, const char *text, char *err, size_t errlen)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(text, &end);
+	if (errno != 0 || end == text || *end != '\0' || !(v >= 0 && v <= 86400))
+		return opts_fail(err, errlen, "bad --send-timeout '%s' (seconds, 0..86400)", text);
+	o->send_timeout_ms = (uint32_t)(v * 1000 + 0.5);
+	o->has_send_timeout = true;
+	return 0;
+}
+
 static int opts_mtu(struct mps_opts *o, const char *text, char *err, size_t errlen)
 {
 	char *end;
@@ -302,6 +321,11 @@ static int opts_one(struct mps_opts *o, int id, const char *arg, char *err, size
 		break;
 	case OPT_MTU:
 		rc = opts_mtu(o, arg, err, errlen);
+		break;
+	case OPT_SEND_TIMEOUT:
+		rc = opts_once(o->has_send_timeout ? o : NULL, id, err, errlen);
+		if (rc == 0)
+			rc = opts_send_timeout(o, arg, err, errlen);
 		break;
 	case OPT_NO_MPTCP:
 		o->no_mptcp = true;

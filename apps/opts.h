@@ -9,6 +9,7 @@
  *               [--join ADDR:PORT]... --listen HOST:PORT [--ctl PATH]
  *               [--group] [--sched split|redundant|deadline]
  *   common:     [--mtu N] [--no-mptcp] [--no-offload] [--cc NAME] [--cc-coupled NAME]
+ *               [--send-timeout SECS]
  *               [-v|--verbose]... [-h|--help] [--version]
  *
  * Parsing does no I/O except reading the group key file (mode and content
@@ -26,6 +27,7 @@
 #define MPS_OPTS_MAX_ADDRS 16
 #define MPS_GROUP_KEY_BYTES 32
 #define MPS_OPTS_ERRLEN 256
+#define MPS_SEND_TIMEOUT_DEFAULT_MS 60000 /* as nginx's send_timeout */
 
 enum mps_role {
 	MPS_ROLE_NONE,
@@ -58,6 +60,8 @@ struct mps_opts {
 	bool no_offload; /* --no-offload: plain TUN reads/writes */
 	const char *cc;	 /* --cc: mps_config.cc (NULL: the stack's default, cubic) */
 	const char *cc_coupled; /* --cc-coupled: mps_config.cc_coupled (NULL: lia) */
+	uint32_t send_timeout_ms; /* --send-timeout: mps_config.send_timeout */
+	bool has_send_timeout;    /* given (else MPS_SEND_TIMEOUT_DEFAULT_MS) */
 	bool group;	 /* client: ask for group service (--group) */
 	int sched;	 /* client: enum mps_sched_mode (split by default) */
 };

@@ -819,6 +819,9 @@ static void conn_check_done(mps_conn *c, uint64_t now)
 
 static bool conn_window_bound(const mps_conn *c);
 static void conn_persist_update(mps_conn *c, uint64_t now);
+static void conn_send_timer_update(mps_conn *c, uint64_t now);
+static bool conn_send_pending(const mps_conn *c);
+static void conn_abort(mps_conn *c, int err, uint64_t now);
 
 static void conn_data_ack_in(mps_conn *c, mps_sf *sf, const mps_pkt *p, const mps_opts *o, uint64_t now)
 {
@@ -877,6 +880,7 @@ static void conn_data_ack_in(mps_conn *c, mps_sf *sf, const mps_pkt *p, const mp
 			conn_push(c, now);
 	}
 	conn_persist_update(c, now); /* the subflow's push came before this DATA_ACK */
+	conn_send_timer_update(c, now);
 	conn_check_done(c, now);
 }
 
@@ -1361,9 +1365,33 @@ void conn_push(mps_conn *c, uint64_t now)
 		conn_timer_set(c, CONN_TIMER_RETRANS, now + conn_retrans_timeout(c));
 	}
 	conn_persist_update(c, now);
+	conn_send_timer_update(c, now);
 	for (sf = c->sfs; sf != NULL; sf = sf->next)
 		if (sf->state != SF_CLOSED)
 			sf_output(sf, now);
+}
+
+/* mps_config.send_timeout: runs while bytes or our DATA_FIN wait for the
+ * peer's acknowledgment, from the last data-level progress. */
+static bool conn_send_pending(const mps_conn *c)
+{
+	return c->snd_una < c->snd.end || (c->mptcp && !c->fallback && c->fin_sent_dsn && !c->fin_acked);
+}
+
+static void conn_send_timer_update(mps_conn *c, uint64_t now)
+{
+	uint64_t t = c->stack->cfg.send_timeout;
+
+	if (t == 0 || (c->group && !c->is_server))
+		return;
+	if (!conn_send_pending(c)) {
+		c->timers[CONN_TIMER_SEND] = MPS_TIME_NONE;
+		return;
+	}
+	if (c->snd_una != c->send_mark || c->timers[CONN_TIMER_SEND] == MPS_TIME_NONE) {
+		c->send_mark = c->snd_una;
+		c->timers[CONN_TIMER_SEND] = now + t;
+	}
 }
 
 /* Data-level persist (RFC 9293 §3.8.6.1, one level up): bytes wait, none
@@ -1485,6 +1513,17 @@ void conn_handle_timers(mps_conn *c, uint64_t now)
 		next = sf->next;
 		if (sf->state != SF_CLOSED && sf_next_expiry(sf) <= now)
 			sf_handle_timers(sf, now);
+	}
+	if (c->timers[CONN_TIMER_SEND] <= now) {
+		/* Nothing acknowledged for send_timeout: the peer is gone or
+		 * stopped reading for good. */
+		c->timers[CONN_TIMER_SEND] = MPS_TIME_NONE;
+		if (conn_send_pending(c) && c->snd_una == c->send_mark) {
+			c->stack->st.send_timeouts++;
+			conn_abort(c, MPS_ERR_TIMEOUT, now);
+			return;
+		}
+		conn_send_timer_update(c, now); /* progress the update missed */
 	}
 	if (c->timers[CONN_TIMER_RETRANS] <= now) {
 		c->timers[CONN_TIMER_RETRANS] = MPS_TIME_NONE;
@@ -1810,24 +1849,31 @@ void mps_conn_close(mps_conn *c, uint64_t now)
 	stack_reap(s);
 }
 
+/* Abort: RST on every subflow, with MP_FASTCLOSE on an MPTCP connection
+ * (RFC 8684 §3.5), and the connection ends with err. */
+static void conn_abort(mps_conn *c, int err, uint64_t now)
+{
+	mps_sf *sf;
+
+	if (c->state == CONN_CLOSED)
+		return;
+	c->fastclose_pending = c->mptcp && !c->fallback && c->keys_known;
+	for (sf = c->sfs; sf != NULL; sf = sf->next)
+		if (sf->state != SF_CLOSED) {
+			sf_send_rst(sf, now, 0);
+			sf_kill(sf, err, now);
+		}
+	conn_set_closed(c, err, now);
+}
+
 void mps_conn_abort(mps_conn *c, uint64_t now)
 {
 	mps_stack *s = c->stack;
-	mps_sf *sf;
 
 	s->now = now;
 	stack_touch(s, c);
 	c->released = true;
-	if (c->state != CONN_CLOSED) {
-		/* RFC 8684 §3.5: MP_FASTCLOSE on a RST on every subflow. */
-		c->fastclose_pending = c->mptcp && !c->fallback && c->keys_known;
-		for (sf = c->sfs; sf != NULL; sf = sf->next)
-			if (sf->state != SF_CLOSED) {
-				sf_send_rst(sf, now, 0);
-				sf_kill(sf, MPS_ERR_RESET, now);
-			}
-		conn_set_closed(c, MPS_ERR_RESET, now);
-	}
+	conn_abort(c, MPS_ERR_RESET, now);
 	stack_reap(s);
 }
 

@@ -282,6 +282,7 @@ enum conn_timer {
 	CONN_TIMER_GROUP,    /* group: ticket repeats, server progress checks */
 	CONN_TIMER_TRIM,     /* buffers idle for a while: give their memory back */
 	CONN_TIMER_PERSIST,  /* data waits behind closed windows: probe them */
+	CONN_TIMER_SEND,     /* no data-level progress for send_timeout: abort */
 	CONN_TIMER_COUNT,
 };
 
@@ -328,6 +329,7 @@ struct mps_conn {
 	uint64_t fin_dsn;      /* DSN of our DATA_FIN */
 	bool fin_acked;
 	uint64_t retrans_una;  /* snd_una when the retrans timer was armed */
+	uint64_t send_mark;    /* snd_una when CONN_TIMER_SEND was last armed */
 	uint64_t rcv_edge_adv; /* DATA_ACK + window of our latest ACK (data level) */
 	uint32_t retrans_backoff; /* data-level retransmissions without progress */
 

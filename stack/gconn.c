@@ -857,6 +857,11 @@ static bool gc_range_lost(const mps_conn *c, const conn_grant *g, uint64_t now)
 
 	if (wait < GC_RANGE_RESEND)
 		wait = GC_RANGE_RESEND;
+	/* It said its writes end below what it misses (a probing server
+	 * behind the others): it most likely has the request and waits for
+	 * its application; ask again, but seldom. */
+	if (p->idle_valid && gc_grant_first_missing(c, g) >= p->idle_dsn && wait < GC_RETRY)
+		wait = GC_RETRY;
 	if (now - g->sent_at < wait || now - g->last_progress < wait)
 		return false;
 	if (now - p->rx_last >= rtt + 20 * MPS_NS_PER_MS)

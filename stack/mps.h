@@ -104,6 +104,16 @@ typedef struct mps_config {
 	 * or "none" for cc everywhere.  Names are resolved, not kept. */
 	const char *cc;
 	const char *cc_coupled;
+	/* A connection whose peer acknowledges nothing at the data level for
+	 * this long while bytes (or our DATA_FIN) wait for its acknowledgment
+	 * is aborted: MP_FASTCLOSE (RFC 8684 §3.5), or a RST on a plain TCP
+	 * connection, and MPS_EV_CLOSED with MPS_ERR_TIMEOUT.  A peer that
+	 * half-closed and stopped reading (a killed player whose kernel keeps
+	 * its socket in FIN-WAIT-2 with a closed window) would otherwise hold
+	 * the connection for good; nginx's send_timeout plays the same role.
+	 * ns; 0 -> never.  Group clients are exempt (each server's silence is
+	 * the group failover's business). */
+	uint64_t send_timeout;
 } mps_config;
 
 /* What the device said about an input packet (virtio-net header). */
@@ -274,6 +284,7 @@ typedef struct mps_stack_stats {
 	uint64_t conns_opened, conns_accepted, conns_closed, fallbacks;
 	uint64_t retransmits, rto_fired, reinjected_bytes;
 	uint64_t group_joins_accepted, group_joins_refused, divergences;
+	uint64_t send_timeouts; /* connections aborted after mps_config.send_timeout */
 } mps_stack_stats;
 
 void mps_stack_get_stats(const mps_stack *s, mps_stack_stats *st);

@@ -299,6 +299,7 @@ static void fx_init_common(fx *f, fx_opts o, const char *own)
 	cfg.rcvbuf = o.rcvbuf ? o.rcvbuf : FX_DEFAULT_BUF;
 	cfg.sndbuf = o.sndbuf ? o.sndbuf : FX_DEFAULT_BUF;
 	cfg.cc = o.cc;
+	cfg.send_timeout = o.send_timeout;
 	cfg.no_mptcp = o.stack_no_mptcp;
 	cfg.gso_max = o.gso_max;
 	cfg.csum_offload = o.gso_max > 0;

@@ -127,6 +127,7 @@ typedef struct fx_opts {
 	const char *announce;	    /* server role: mps_stack_add_announce("ip[:port]") */
 	uint32_t gso_max;	    /* stack config gso_max (implies csum_offload) */
 	const char *cc;		    /* stack config cc; NULL -> the default (cubic) */
+	uint64_t send_timeout;	    /* stack config send_timeout; 0 -> never */
 } fx_opts;
 
 typedef struct fx {

@@ -162,7 +162,7 @@ static void test_ctl_status_text_lists_connections_and_subflows(void)
 	    "dropped: malformed 0 checksum 0 no-conn 0 other 0; bad options 0\n"
 	    "connections opened 1 accepted 0 closed 0 fallbacks 0; joins accepted 0 refused 0\n"
 	    "rst sent 0 received 0; retransmits 0 rto 0 reinjected 0 bytes\n"
-	    "group joins accepted 0 refused 0; replicas dropped for differing bytes 0\n"
+	    "group joins accepted 0 refused 0; replicas dropped for differing bytes 0; send timeouts 0\n"
 	    "1 connection\n"
 	    "conn 0: 10.77.0.2:40000 -> 10.88.1.1:80 ESTABLISHED mptcp client player\n"
 	    "  token local cc960a2b remote be7b732c\n"

@@ -1396,6 +1396,102 @@ static void test_mptcp_fastclose_with_wrong_key_is_ignored(void)
 	fx_free(&f);
 }
 
+/* --- send timeout (mps_config.send_timeout) ------------------------------------------------ */
+
+#define MP_SEND_TIMEOUT (2000 * FX_MS)
+
+/* The peer acknowledges what the stack sent so far, with window win. */
+static void mp_ack_all(fx *f, fx_sf *sf, uint16_t win)
+{
+	mps_opts o;
+
+	sf->rcv_nxt = sf->seen_nxt;
+	f->data_ack = f->dsn_seen;
+	memset(&o, 0, sizeof(o));
+	fx_opt_data_ack(f, &o);
+	fx_send(f, sf, (fx_seg){.flags = MPS_TH_ACK, .o = &o, .win_set = true, .window = win});
+}
+
+/* The peer acknowledges n more bytes (subflow and data level), window 0. */
+static void mp_ack_some(fx *f, fx_sf *sf, uint32_t n)
+{
+	mps_opts o;
+
+	sf->rcv_nxt += n;
+	f->data_ack += n;
+	memset(&o, 0, sizeof(o));
+	fx_opt_data_ack(f, &o);
+	fx_send(f, sf, (fx_seg){.flags = MPS_TH_ACK, .o = &o, .win_set = true, .window = 0});
+}
+
+static void test_mptcp_send_timeout_aborts_a_peer_that_stopped_reading(void)
+{
+	static uint8_t data[200000];
+	const fx_cap *rst;
+	fx f;
+
+	setup_established_server(&f, (fx_opts){.mptcp = true, .send_timeout = MP_SEND_TIMEOUT});
+	fx_pattern(data, sizeof(data), 71);
+	CU_ASSERT_FATAL(mps_conn_send(f.conn, data, sizeof(data), f.now) > 0);
+	fx_advance(&f, 20 * FX_MS);
+	/* What a killed reader's kernel does: it takes what was in flight,
+	 * closes its window and never reads again. */
+	mp_ack_all(&f, &f.sf[0], 0);
+	fx_clear(&f);
+	fx_advance(&f, MP_SEND_TIMEOUT - 100 * FX_MS);
+	CU_ASSERT(!f.closed);
+	CU_ASSERT_EQUAL(fx_count(&f, NULL, MPS_TH_RST, MPS_TH_RST), 0);
+	fx_advance(&f, 200 * FX_MS);
+	CU_ASSERT_FATAL(f.closed);
+	CU_ASSERT_EQUAL(f.close_err, MPS_ERR_TIMEOUT);
+	rst = fx_last(&f, &f.sf[0], MPS_TH_RST, MPS_TH_RST);
+	CU_ASSERT_FATAL(rst != NULL);
+	CU_ASSERT(rst->o.present & MPS_OPT_FASTCLOSE); /* RFC 8684 §3.5 */
+	CU_ASSERT_EQUAL(rst->o.fastclose.key, f.key);
+	CU_ASSERT_EQUAL(fx_stats(&f).send_timeouts, 1);
+	fx_free(&f);
+}
+
+static void test_mptcp_send_timeout_restarts_at_each_progress(void)
+{
+	static uint8_t data[400000];
+	int i;
+	fx f;
+
+	setup_established_server(&f, (fx_opts){.mptcp = true, .send_timeout = MP_SEND_TIMEOUT});
+	fx_pattern(data, sizeof(data), 72);
+	CU_ASSERT_FATAL(mps_conn_send(f.conn, data, sizeof(data), f.now) > 0);
+	fx_advance(&f, 20 * FX_MS);
+	/* A slow reader: 2000 more bytes acknowledged every 1.5 s, for 9 s,
+	 * its window closed. */
+	for (i = 0; i < 6; i++) {
+		fx_advance(&f, 1500 * FX_MS);
+		mp_ack_some(&f, &f.sf[0], 2000);
+		CU_ASSERT(!f.closed);
+	}
+	fx_advance(&f, MP_SEND_TIMEOUT + 100 * FX_MS);
+	CU_ASSERT(f.closed);
+	CU_ASSERT_EQUAL(f.close_err, MPS_ERR_TIMEOUT);
+	fx_free(&f);
+}
+
+static void test_mptcp_send_timeout_spares_an_idle_connection(void)
+{
+	uint8_t buf[8];
+	fx f;
+
+	setup_established_server(&f, (fx_opts){.mptcp = true, .send_timeout = MP_SEND_TIMEOUT});
+	CU_ASSERT_FATAL(mps_conn_send(f.conn, (const uint8_t *)"hello", 5, f.now) == 5);
+	fx_advance(&f, 20 * FX_MS);
+	mp_ack_all(&f, &f.sf[0], 65535);
+	/* Everything acknowledged: nothing waits, whatever the silence. */
+	fx_advance(&f, 10 * MP_SEND_TIMEOUT);
+	CU_ASSERT(!f.closed);
+	fx_send_data(&f, &f.sf[0], f.dsn_nxt, "more", 4);
+	CU_ASSERT_EQUAL(fx_read(&f, buf, sizeof(buf), NULL), 4);
+	fx_free(&f);
+}
+
 /* --- fallback (RFC 8684 §3.7) --------------------------------------------------------------- */
 
 static void test_mptcp_synack_without_mp_capable_falls_back_to_tcp(void)
@@ -1719,6 +1815,10 @@ static void test_mptcp_server_announces_until_echoed(void)
 }
 
 static CU_TestInfo tests_mptcp[] = {
+    {"test_mptcp_send_timeout_aborts_a_peer_that_stopped_reading",
+     test_mptcp_send_timeout_aborts_a_peer_that_stopped_reading},
+    {"test_mptcp_send_timeout_restarts_at_each_progress", test_mptcp_send_timeout_restarts_at_each_progress},
+    {"test_mptcp_send_timeout_spares_an_idle_connection", test_mptcp_send_timeout_spares_an_idle_connection},
     {"test_mptcp_synack_key_gives_the_connection_token",
      test_mptcp_synack_key_gives_the_connection_token},
     {"test_mptcp_synack_key_token_is_unique_among_connections",

@@ -41,9 +41,12 @@ static void test_opts_server_line_fills_struct(void)
 				       "server --tun mps0 --addr 10.88.1.1 --addr fd00::1 "
 				       "--listen 10.88.1.1:80 --backend localhost:8000 "
 				       "--announce 10.88.2.1:80 --announce [fd00::2]:80 "
-				       "--ctl /tmp/c.sock --mtu 1400 --no-mptcp --no-offload -v -v"),
+				       "--ctl /tmp/c.sock --mtu 1400 --no-mptcp --no-offload -v -v "
+				       "--send-timeout 2.5"),
 			      MPS_EXIT_OK);
 	CU_ASSERT_EQUAL(o.role, MPS_ROLE_SERVER);
+	CU_ASSERT_TRUE(o.has_send_timeout);
+	CU_ASSERT_EQUAL(o.send_timeout_ms, 2500);
 	CU_ASSERT_STRING_EQUAL(o.tun, "mps0");
 	CU_ASSERT_EQUAL(o.naddrs, 2);
 	CU_ASSERT_STRING_EQUAL(mps_addr_format(&o.addrs[1], a), "fd00::1");
@@ -165,6 +168,9 @@ static const struct {
     {CLIENT_OK " --cc-coupled cubic", "mpsd: bad --cc-coupled 'cubic' (lia, olia or none)"},
     {SERVER_OK " --cc cubic --cc newreno", "mpsd: --cc given twice"},
     {SERVER_OK " --mtu 1500x", "mpsd: bad --mtu '1500x' (want 576..65535)"},
+    {SERVER_OK " --send-timeout -1", "mpsd: bad --send-timeout '-1' (seconds, 0..86400)"},
+    {SERVER_OK " --send-timeout 5s", "mpsd: bad --send-timeout '5s' (seconds, 0..86400)"},
+    {SERVER_OK " --send-timeout 1 --send-timeout 2", "mpsd: --send-timeout given twice"},
     {SERVER_OK " --mtu 70000", "mpsd: bad --mtu '70000' (want 576..65535)"},
     {SERVER_OK " --tun again", "mpsd: --tun given twice"},
     {SERVER_OK " --listen 10.88.1.1:81", "mpsd: --listen given twice"},
