@@ -26,9 +26,20 @@
 #                   server's connection goes away (no MPTCP socket but the listener in
 #                   "ss -M" within CLOSE_WAIT_S seconds), and mpsd keeps no live connection.
 #   killclient      kernel client (mptcpize run curl, subflow endpoint) <- mpsd server at
-#                   RATE: curl gets SIGKILL mid-transfer; the kernel sends MP_FASTCLOSE or a
-#                   RST and our server's connection ends (mpsctl status: no live connection
-#                   within CLOSE_WAIT_S seconds).
+#                   RATE with --send-timeout KILL_SEND_TIMEOUT (2 s): curl gets SIGKILL
+#                   mid-transfer.  The kernel then does one of three things, depending on
+#                   where its unread bytes sit when the socket is closed (all seen here):
+#                   (a) with bytes queued at the MPTCP level it aborts (MP_FASTCLOSE,
+#                   MPTcpExtMPFastcloseTx); otherwise it closes gracefully (DATA_FIN) and
+#                   keeps an orphan socket that either (b) goes on taking and acknowledging
+#                   the rest of the stream, then ends with FIN, or (c) sits in FIN-WAIT-2
+#                   with its window shut until its FIN timeout.  The test tells which it did
+#                   (the counter, then mpsd's log and send_timeouts) and checks our answer:
+#                   (a) our connection ends within 1 s, no send timeout; (b) it ends
+#                   normally once the whole file is acknowledged, no send timeout; (c) it
+#                   ends when nothing was acknowledged for the send timeout, with
+#                   MP_FASTCLOSE (tshark: our RST carries it; send_timeouts = 1), and the
+#                   kernel's socket is gone.  Any other end fails the case.
 #   backup          kernel client with a "subflow backup" endpoint on 10.0.2.1 <- mpsd server,
 #                   path 1 limited to BACKUP_RATE (default 100mbit): the MP_JOIN SYN carries
 #                   the B flag (tshark), mpsctl status shows the subflow as backup, and our
@@ -46,6 +57,7 @@ RATE=${RATE:-40mbit}
 BACKUP_RATE=${BACKUP_RATE:-100mbit}
 ADDADDR_RATE=${ADDADDR_RATE:-25mbit}
 CLOSE_WAIT_S=${CLOSE_WAIT_S:-5}
+KILL_SEND_TIMEOUT=2
 
 require_base
 require_mpsd
@@ -308,13 +320,8 @@ case_fastclose() {
 }
 
 case_killclient() {
-	local c=killclient f=$WORK/killclient.pcapng curl t0 n
-	# --no-offload: the kernel answers a killed reader with MP_FASTCLOSE only while its
-	# unread data is queued at the MPTCP level.  With our TSO super-segments it was
-	# (every run here) still in the subflow's queue, and the kernel closed gracefully
-	# instead (DATA_FIN, its socket kept in FIN-WAIT-2 with a closed window until its
-	# orphan timeout), which is not what this case is about: our answer to FASTCLOSE.
-	scen_mpsd_server "$WORK/www" -v --no-offload
+	local c=killclient f=$WORK/killclient.pcapng curl t0 ms n fctx timeouts ours got end up quiet
+	scen_mpsd_server "$WORK/www" -v --send-timeout "$KILL_SEND_TIMEOUT"
 	scen_kernel_client subflow
 	rate_on "$NS_SRV" s1 "$RATE"
 	rate_on "$NS_SRV" s2 "$RATE"
@@ -329,16 +336,54 @@ case_killclient() {
 	kill -KILL "$curl"
 	wait "$curl" 2>/dev/null
 	t0=$(now_ms)
-	log "$c: kernel client killed after $(file_size "$WORK/got") bytes"
-	wait_until "$CLOSE_WAIT_S" _no_live_conn "$SRV_CTL" || {
+	got=$(file_size "$WORK/got")
+	log "$c: kernel client killed after $got bytes"
+	# (b) may take the rest of the file at 2 x RATE: 20 MiB at 80 Mbit/s is about 2 s
+	wait_until 15 _no_live_conn "$SRV_CTL" || {
 		show_state "$c" "$SRV_CTL" "$NS_CLI"
 		log_counters "$NS_CLI" MPTcpExtMPFastcloseTx MPTcpExtMPRstTx
-		fail "$c: mpsd still has a live connection $CLOSE_WAIT_S s after the client died"
+		fail "$c: mpsd still has a live connection 15 s after the client died"
 	}
-	log "$c: our server's connection ended $(secs_since "$t0") s after the kill"
+	ms=$(($(now_ms) - t0))
+	fctx=$(nstat_get "$NS_CLI" MPTcpExtMPFastcloseTx)
+	timeouts=$(group_status_counter "$SRV_CTL" send_timeouts)
+	end=$(grep -E 'conn #1 \(http\) (closed|aborted)' "$WORK/mpsd-server.log" | tail -n 1)
+	log "$c: our server's connection ended $ms ms after the kill (kernel MP_FASTCLOSE sent:" \
+		"$fctx, our send timeouts: $timeouts): ${end#*] }"
+	wait_no_mptcp_sockets "$NS_CLI" 3 || fail "$c: the kernel client still has an MPTCP socket"
 	capture_stop
 	capture_std "$f"
 	f=$CAPTURE_STD
+	ours=$(count "$f" "$c" "ip.src == $SRV_STACK1 && tcp.flags.reset == 1 &&
+		tcp.options.mptcp.subtype == 7")
+	if [ "$fctx" -gt 0 ]; then
+		log "$c: (a) the kernel aborted with MP_FASTCLOSE: answered at once"
+		[ "$ms" -le 1000 ] || fail "$c: $ms ms to end after the kernel's MP_FASTCLOSE"
+		[ "$timeouts" = 0 ] || fail "$c: a send timeout ($timeouts) after the kernel's MP_FASTCLOSE"
+	elif [ "$timeouts" = 0 ]; then
+		up=$(sed -n 's/.* closed; up \([0-9]*\) down.*/\1/p' <<<"$end")
+		log "$c: (b) the kernel's orphan took the rest of the stream ($up bytes sent in all)"
+		[ -n "$up" ] && [ "$up" -ge "$SIZE" ] ||
+			fail "$c: neither MP_FASTCLOSE nor a send timeout, and no normal end: $end"
+		[ "$ms" -le $((KILL_SEND_TIMEOUT * 1000 + (SIZE - got) * 8 / 40000)) ] ||
+			fail "$c: $ms ms to send the $((SIZE - got)) bytes left at 2 x $RATE"
+	else
+		log "$c: (c) the kernel half-closed with its window shut: our send timeout ended it" \
+			"($ours RSTs with MP_FASTCLOSE from us)"
+		[ "$timeouts" = 1 ] || fail "$c: send_timeouts = $timeouts, want 1"
+		[ "$ours" -ge 1 ] || fail "$c: our server's abort carried no MP_FASTCLOSE"
+		# the abort comes send-timeout after the last DATA_ACK that moved (the orphan
+		# may take some bytes, even a window probe's byte, before it shuts its window)
+		quiet=$(_lib_tshark_lines "$f" "ip.dst == $SRV_STACK1 || tcp.flags.reset == 1" \
+			-T fields -e frame.time_relative -e tcp.options.mptcp.rawdataack -e ip.src |
+			awk -F '\t' -v s="$SRV_STACK1" '$3 == s { if (!rst) rst = $1; next }
+				$2 != "" && ($2 "") != last { last = $2 ""; t = $1 } # 64-bit: as strings
+				END { printf "%d", (rst - t) * 1000 }') || fail "$c: tshark on $f"
+		log "$c: our abort came $quiet ms after the last progress"
+		[ "$quiet" -ge $((KILL_SEND_TIMEOUT * 1000 - 100)) ] &&
+			[ "$quiet" -le $((KILL_SEND_TIMEOUT * 1000 + 500)) ] ||
+			fail "$c: aborted $quiet ms after the last progress; the send timeout is $KILL_SEND_TIMEOUT s"
+	fi
 	mpsd_check "$MPSD_SERVER_PID" server
 	log_counters "$NS_CLI" MPTcpExtMPFastcloseTx MPTcpExtMPRstTx
 	tshark_check_mptcp "$f" || fail "$c: tshark check"
