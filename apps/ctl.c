@@ -479,10 +479,11 @@ static int ctl_sockaddr(const char *path, struct sockaddr_un *sa)
 	return 0;
 }
 
-int mps_ctl_listen(const char *path)
+int mps_ctl_listen(const char *path, long gid)
 {
 	struct sockaddr_un sa;
 	struct stat st;
+	mode_t old;
 	int fd, err;
 
 	err = ctl_sockaddr(path, &sa);
@@ -505,14 +506,20 @@ int mps_ctl_listen(const char *path)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+	/* Status shows addresses and counters, nothing secret, but only the
+	 * owner (and the --ctl-group) may talk to the daemon: the file is born
+	 * 0600, never open to others even for a moment. */
+	old = umask(0177);
+	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	umask(old);
+	if (err == 0 && gid >= 0 && (chown(path, (uid_t)-1, (gid_t)gid) < 0 || chmod(path, 0660) < 0))
 		err = -errno;
+	if (err == 0 && listen(fd, 16) < 0)
+		err = -errno;
+	if (err < 0) {
 		close(fd);
 		return err;
 	}
-	/* Status shows addresses and counters, nothing secret, but only the
-	 * owner may talk to the daemon. */
-	chmod(path, 0600);
 	return fd;
 }
 

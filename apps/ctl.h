@@ -111,13 +111,15 @@ const char *mps_ctl_default_path(void);
 /*
  * mps_ctl_listen binds and listens on path (nonblocking, close-on-exec).
  * A socket file left by a dead daemon is removed first; one that a live
- * daemon answers on is not touched.
+ * daemon answers on is not touched.  The socket is for its owner only
+ * (mode 0600, created so under umask 0177: no moment when others may
+ * connect), or, with gid >= 0, for that group too (0660, chown to gid).
  *
  * Returns the fd, or -EADDRINUSE (another daemon answers there),
  * -ENAMETOOLONG (path longer than sun_path), -EEXIST (path exists and is
- * not a socket), or another -errno of socket/bind/listen.
+ * not a socket), or another -errno of socket/bind/listen/chown.
  */
-int mps_ctl_listen(const char *path);
+int mps_ctl_listen(const char *path, long gid);
 
 /*
  * mps_ctl_query connects to path, sends request plus "\n", and appends the

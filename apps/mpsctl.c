@@ -91,6 +91,10 @@ int main(int argc, char **argv)
 		if (err == -ENOENT || err == -ECONNREFUSED)
 			fprintf(stderr, "mpsctl: cannot reach mpsd at %s: %s (is mpsd running?)\n",
 				path, strerror(-err));
+		else if (err == -EACCES || err == -EPERM)
+			fprintf(stderr, "mpsctl: not allowed to talk to mpsd at %s: its control socket"
+					" is for its owner and the group of mpsd --ctl-group\n",
+				path);
 		else
 			fprintf(stderr, "mpsctl: cannot reach mpsd at %s: %s\n", path,
 				strerror(-err));

@@ -822,7 +822,7 @@ static int mpsd_setup(struct mpsd *d)
 	err = mpsd_setup_stack(d);
 	if (err != 0)
 		return err;
-	d->ctlfd = mps_ctl_listen(d->ctl_path);
+	d->ctlfd = mps_ctl_listen(d->ctl_path, d->o.ctl_gid);
 	if (d->ctlfd == -EADDRINUSE)
 		return mpsd_fail("control socket %s is in use by another mpsd (use --ctl PATH)",
 				 d->ctl_path);

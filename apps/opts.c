@@ -9,6 +9,7 @@
 #include "mps.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <sodium.h>
@@ -38,6 +39,7 @@ enum {
 	OPT_GROUP,
 	OPT_SCHED,
 	OPT_SEND_TIMEOUT,
+	OPT_CTL_GROUP,
 	OPT_VERSION,
 };
 
@@ -65,6 +67,7 @@ static const struct option opts_long[] = {
     {"group", no_argument, NULL, OPT_GROUP},
     {"sched", required_argument, NULL, OPT_SCHED},
     {"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},
+    {"ctl-group", required_argument, NULL, OPT_CTL_GROUP},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -90,6 +93,8 @@ static const char opts_usage_text[] =
     "  --send-timeout SECS  abort (MP_FASTCLOSE) a connection whose peer\n"
     "                 acknowledges nothing for SECS while data waits (default 60,\n"
     "                 0: never); a player that stopped reading for good\n"
+    "  --ctl-group GROUP  members of GROUP may use the control socket too\n"
+    "                 (default: its owner only, mode 0600)\n"
     "  -v, --verbose  log connection events to stderr (twice: more)\n"
     "  -h, --help     this text\n"
     "  --version      print the version\n"
@@ -322,6 +327,20 @@ static int opts_one(struct mps_opts *o, int id, const char *arg, char *err, size
 	case OPT_MTU:
 		rc = opts_mtu(o, arg, err, errlen);
 		break;
+	case OPT_CTL_GROUP:
+		rc = opts_once(o->ctl_gid >= 0 ? o : NULL, id, err, errlen);
+		if (rc == 0) {
+			const struct group *gr = getgrnam(arg);
+			char *end;
+			unsigned long v = strtoul(arg, &end, 10);
+			if (gr != NULL)
+				o->ctl_gid = (long)gr->gr_gid;
+			else if (arg[0] != '\0' && *end == '\0' && v < 0x7fffffffUL)
+				o->ctl_gid = (long)v; /* a numeric gid */
+			else
+				rc = opts_fail(err, errlen, "unknown --ctl-group '%s'", arg);
+		}
+		break;
 	case OPT_SEND_TIMEOUT:
 		rc = opts_once(o->has_send_timeout ? o : NULL, id, err, errlen);
 		if (rc == 0)
@@ -377,6 +396,7 @@ int mps_opts_parse(struct mps_opts *o, int argc, char **argv, char *err, size_t 
 	int c, rc, mask, idx;
 
 	memset(o, 0, sizeof(*o));
+	o->ctl_gid = -1;
 	err[0] = '\0';
 	if (argc < 2)
 		return opts_fail(err, errlen,

@@ -9,11 +9,12 @@
  *               [--join ADDR:PORT]... --listen HOST:PORT [--ctl PATH]
  *               [--group] [--sched split|redundant|deadline]
  *   common:     [--mtu N] [--no-mptcp] [--no-offload] [--cc NAME] [--cc-coupled NAME]
- *               [--send-timeout SECS]
+ *               [--send-timeout SECS] [--ctl-group GROUP]
  *               [-v|--verbose]... [-h|--help] [--version]
  *
  * Parsing does no I/O except reading the group key file (mode and content
- * are checked here, so a bad key fails before any device is created).
+ * are checked here, so a bad key fails before any device is created) and
+ * looking up the --ctl-group name (getgrnam).
  */
 #ifndef MPS_OPTS_H
 #define MPS_OPTS_H
@@ -55,6 +56,7 @@ struct mps_opts {
 	mps_addr announce[MPS_OPTS_MAX_ADDRS];
 	size_t nannounce;
 	const char *ctl; /* NULL: mps_ctl_default_path() */
+	long ctl_gid;	 /* --ctl-group: the group that may use it too; -1: none */
 	unsigned mtu;	 /* 0: the stack's default (1500) */
 	bool no_mptcp;
 	bool no_offload; /* --no-offload: plain TUN reads/writes */

@@ -273,7 +273,7 @@ static void test_ctl_query_round_trip(void)
 
 	CU_ASSERT_FATAL(mkdtemp(path) != NULL);
 	snprintf(sock, sizeof(sock), "%s/s", path);
-	lfd = mps_ctl_listen(sock);
+	lfd = mps_ctl_listen(sock, -1);
 	CU_ASSERT_FATAL(lfd >= 0);
 	pid = ctl_serve_once(lfd);
 	mps_text_init(&reply);
@@ -294,13 +294,38 @@ static void test_ctl_listen_replaces_stale_but_not_live_socket(void)
 
 	CU_ASSERT_FATAL(mkdtemp(path) != NULL);
 	snprintf(sock, sizeof(sock), "%s/s", path);
-	a = mps_ctl_listen(sock);
+	a = mps_ctl_listen(sock, -1);
 	CU_ASSERT_FATAL(a >= 0);
-	CU_ASSERT_EQUAL(mps_ctl_listen(sock), -EADDRINUSE);
+	CU_ASSERT_EQUAL(mps_ctl_listen(sock, -1), -EADDRINUSE);
 	close(a); /* the file stays: a dead daemon's socket */
-	b = mps_ctl_listen(sock);
+	b = mps_ctl_listen(sock, -1);
 	CU_ASSERT(b >= 0);
 	close(b);
+	unlink(sock);
+	rmdir(path);
+}
+
+static void test_ctl_socket_is_for_its_owner_or_its_group(void)
+{
+	char path[] = "/tmp/mps-ctl-XXXXXX";
+	char sock[64];
+	struct stat st;
+	int fd;
+
+	CU_ASSERT_FATAL(mkdtemp(path) != NULL);
+	snprintf(sock, sizeof(sock), "%s/s", path);
+	fd = mps_ctl_listen(sock, -1);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(stat(sock, &st) == 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+	close(fd);
+	unlink(sock);
+	fd = mps_ctl_listen(sock, (long)getgid());
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(stat(sock, &st) == 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0660);
+	CU_ASSERT_EQUAL(st.st_gid, getgid());
+	close(fd);
 	unlink(sock);
 	rmdir(path);
 }
@@ -312,7 +337,7 @@ static void test_ctl_listen_refuses_non_socket_file(void)
 
 	CU_ASSERT_FATAL(fd >= 0);
 	close(fd);
-	CU_ASSERT_EQUAL(mps_ctl_listen(path), -EEXIST);
+	CU_ASSERT_EQUAL(mps_ctl_listen(path, -1), -EEXIST);
 	unlink(path);
 }
 
@@ -345,6 +370,7 @@ static CU_TestInfo tests_ctl[] = {
     {"query_round_trip", test_ctl_query_round_trip},
     {"listen_replaces_stale_but_not_live_socket",
      test_ctl_listen_replaces_stale_but_not_live_socket},
+    {"socket_is_for_its_owner_or_its_group", test_ctl_socket_is_for_its_owner_or_its_group},
     {"listen_refuses_non_socket_file", test_ctl_listen_refuses_non_socket_file},
     {"query_without_daemon_fails", test_ctl_query_without_daemon_fails},
     CU_TEST_INFO_NULL,

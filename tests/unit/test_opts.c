@@ -47,6 +47,7 @@ static void test_opts_server_line_fills_struct(void)
 	CU_ASSERT_EQUAL(o.role, MPS_ROLE_SERVER);
 	CU_ASSERT_TRUE(o.has_send_timeout);
 	CU_ASSERT_EQUAL(o.send_timeout_ms, 2500);
+	CU_ASSERT_EQUAL(o.ctl_gid, -1);
 	CU_ASSERT_STRING_EQUAL(o.tun, "mps0");
 	CU_ASSERT_EQUAL(o.naddrs, 2);
 	CU_ASSERT_STRING_EQUAL(mps_addr_format(&o.addrs[1], a), "fd00::1");
@@ -171,6 +172,8 @@ static const struct {
     {SERVER_OK " --send-timeout -1", "mpsd: bad --send-timeout '-1' (seconds, 0..86400)"},
     {SERVER_OK " --send-timeout 5s", "mpsd: bad --send-timeout '5s' (seconds, 0..86400)"},
     {SERVER_OK " --send-timeout 1 --send-timeout 2", "mpsd: --send-timeout given twice"},
+    {SERVER_OK " --ctl-group no-such-group-here", "mpsd: unknown --ctl-group 'no-such-group-here'"},
+    {SERVER_OK " --ctl-group 0 --ctl-group 0", "mpsd: --ctl-group given twice"},
     {SERVER_OK " --mtu 70000", "mpsd: bad --mtu '70000' (want 576..65535)"},
     {SERVER_OK " --tun again", "mpsd: --tun given twice"},
     {SERVER_OK " --listen 10.88.1.1:81", "mpsd: --listen given twice"},
