@@ -738,6 +738,7 @@ static int mpsd_setup_stack(struct mpsd *d)
 		cfg.out_iov = true; /* writev gathers the payload from the buffer */
 	}
 	cfg.group_key = d->o.has_group_key ? d->o.group_key : NULL;
+	cfg.group_key_prev = d->o.has_group_key_prev ? d->o.group_key_prev : NULL;
 	err = mps_stack_new(&d->stack, &cfg);
 	if (err < 0)
 		return mpsd_fail("cannot create the stack: %s", mps_strerror(err));
@@ -769,6 +770,7 @@ static int mpsd_setup_loop(struct mpsd *d)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return mpsd_fail("sigprocmask: %s", strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
@@ -842,6 +844,28 @@ static int mpsd_setup(struct mpsd *d)
 	return 0;
 }
 
+/* SIGHUP: read the group key file again (key rotation without a restart,
+ * doc/protocol.md).  A file that does not load keeps the keys in use. */
+static void mpsd_reload_keys(struct mpsd *d)
+{
+	uint8_t keys[2][MPS_GROUP_KEY_BYTES];
+	char err[MPS_OPTS_ERRLEN];
+	size_t n;
+
+	if (d->o.group_key_file == NULL) {
+		mps_log(0, "mpsd: SIGHUP: no --group-key file to read again");
+		return;
+	}
+	if (mps_opts_load_group_key(d->o.group_key_file, keys, &n, err, sizeof(err)) != 0) {
+		mps_log(0, "%s; the group keys in use are kept", err);
+		return;
+	}
+	mps_stack_set_group_keys(d->stack, keys[0], n == 2 ? keys[1] : NULL);
+	sodium_memzero(keys, sizeof(keys));
+	mps_log(0, "mpsd: group key file %s read again: %zu key%s", d->o.group_key_file, n,
+		n == 2 ? "s (the second for joins only)" : "");
+}
+
 static void mpsd_dispatch(struct mpsd *d, const struct epoll_event *ev)
 {
 	int kind = *(const int *)ev->data.ptr;
@@ -855,8 +879,13 @@ static void mpsd_dispatch(struct mpsd *d, const struct epoll_event *ev)
 		mpsd_timer(d);
 		break;
 	case K_SIGNAL:
-		if (read(d->sigfd, &si, sizeof(si)) == sizeof(si))
-			mps_log(1, "mpsd: signal %u, exiting", si.ssi_signo);
+		if (read(d->sigfd, &si, sizeof(si)) != sizeof(si))
+			break;
+		if (si.ssi_signo == SIGHUP) {
+			mpsd_reload_keys(d);
+			break;
+		}
+		mps_log(1, "mpsd: signal %u, exiting", si.ssi_signo);
 		d->stop = true;
 		break;
 	case K_LISTEN:
@@ -934,6 +963,7 @@ static void mpsd_shutdown(struct mpsd *d)
 	if (d->epfd >= 0)
 		close(d->epfd);
 	sodium_memzero(d->o.group_key, sizeof(d->o.group_key));
+	sodium_memzero(d->o.group_key_prev, sizeof(d->o.group_key_prev));
 }
 
 static int mpsd_keygen(void)
@@ -988,6 +1018,7 @@ int main(int argc, char **argv)
 	mpsd_shutdown(d);
 out:
 	sodium_memzero(d->o.group_key, sizeof(d->o.group_key));
+	sodium_memzero(d->o.group_key_prev, sizeof(d->o.group_key_prev));
 	free(d);
 	return rc;
 }

@@ -5,6 +5,7 @@
  *                → opts_check_role (required flags) → mps_opts_load_group_key
  */
 #include "opts.h"
+#include "mps_err.h"
 
 #include "mps.h"
 
@@ -75,7 +76,8 @@ static const struct option opts_long[] = {
 };
 
 static const char opts_usage_text[] =
-    "usage: mpsd keygen\n"
+    "usage: mpsd keygen          (a new group key; to rotate, the key file holds the\n"
+    "                             new key, then the old one, until the old is dropped)\n"
     "       mpsd server --tun NAME --addr ADDR [--addr ADDR]... --listen ADDR:PORT\n"
     "                   (--serve DIR | --backend HOST:PORT)\n"
     "                   [--group-key FILE] [--announce ADDR:PORT]... [--ctl PATH]\n"
@@ -454,23 +456,71 @@ int mps_opts_parse(struct mps_opts *o, int argc, char **argv, char *err, size_t 
 	if (rc != 0)
 		return rc;
 	if (o->group_key_file != NULL) {
-		rc = mps_opts_load_group_key(o->group_key_file, o->group_key, err, errlen);
+		uint8_t keys[2][MPS_GROUP_KEY_BYTES];
+		size_t nkeys;
+		rc = mps_opts_load_group_key(o->group_key_file, keys, &nkeys, err, errlen);
+		if (rc == 0) {
+			memcpy(o->group_key, keys[0], MPS_GROUP_KEY_BYTES);
+			o->has_group_key = true;
+			if (nkeys == 2) {
+				memcpy(o->group_key_prev, keys[1], MPS_GROUP_KEY_BYTES);
+				o->has_group_key_prev = true;
+			}
+		}
+		sodium_memzero(keys, sizeof(keys));
 		if (rc != 0)
 			return rc;
-		o->has_group_key = true;
 	}
 	return MPS_EXIT_OK;
 }
 
-int mps_opts_load_group_key(const char *path, uint8_t key[MPS_GROUP_KEY_BYTES], char *err,
-			    size_t errlen)
+int mps_opts_parse_group_keys(const char *text, size_t len, uint8_t keys[2][MPS_GROUP_KEY_BYTES],
+			      size_t *nkeys)
 {
-	char buf[256];
+	size_t pos = 0, n = 0;
+	int rc = 0;
+
+	while (pos < len && rc == 0) {
+		size_t a = pos, b, binlen = 0;
+		while (pos < len && text[pos] != '\n')
+			pos++;
+		b = pos++;
+		while (a < b && (text[a] == ' ' || text[a] == '\t' || text[a] == '\r'))
+			a++;
+		while (b > a && (text[b - 1] == ' ' || text[b - 1] == '\t' || text[b - 1] == '\r'))
+			b--;
+		if (a == b || text[a] == '#')
+			continue;
+		if (n == 2) {
+			rc = MPS_ERR_INVAL;
+			break;
+		}
+		if (sodium_base642bin(keys[n], MPS_GROUP_KEY_BYTES, text + a, b - a, NULL, &binlen, NULL,
+				      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+		    binlen != MPS_GROUP_KEY_BYTES)
+			rc = MPS_ERR_MALFORMED;
+		else
+			n++;
+	}
+	if (rc == 0 && n == 0)
+		rc = MPS_ERR_INVAL;
+	if (rc != 0) {
+		sodium_memzero(keys, 2 * MPS_GROUP_KEY_BYTES);
+		n = 0;
+	}
+	*nkeys = n;
+	return rc;
+}
+
+int mps_opts_load_group_key(const char *path, uint8_t keys[2][MPS_GROUP_KEY_BYTES], size_t *nkeys,
+			    char *err, size_t errlen)
+{
+	char buf[512];
 	struct stat st;
-	size_t binlen = 0;
 	ssize_t n;
 	int fd, rc = MPS_EXIT_RUNTIME;
 
+	*nkeys = 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		snprintf(err, errlen, "mpsd: cannot open group key file %s: %s", path,
@@ -487,26 +537,36 @@ int mps_opts_load_group_key(const char *path, uint8_t key[MPS_GROUP_KEY_BYTES], 
 			 path, (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, sizeof(buf));
 	if (n < 0) {
 		snprintf(err, errlen, "mpsd: cannot read group key file %s: %s", path,
 			 strerror(errno));
 		goto out;
 	}
-	buf[n] = '\0';
-	if (sodium_base642bin(key, MPS_GROUP_KEY_BYTES, buf, (size_t)n, " \t\r\n", &binlen, NULL,
-			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    binlen != MPS_GROUP_KEY_BYTES) {
-		snprintf(err, errlen,
-			 "mpsd: group key file %s does not hold a base64 key of %d bytes "
-			 "(make one with 'mpsd keygen')",
-			 path, MPS_GROUP_KEY_BYTES);
+	if ((size_t)n == sizeof(buf)) {
+		snprintf(err, errlen, "mpsd: group key file %s is too long for two keys", path);
 		goto out;
 	}
-	rc = 0;
+	switch (mps_opts_parse_group_keys(buf, (size_t)n, keys, nkeys)) {
+	case 0:
+		rc = 0;
+		break;
+	case MPS_ERR_INVAL:
+		snprintf(err, errlen,
+			 "mpsd: group key file %s must hold one key, or two while rotating "
+			 "(the current one first)",
+			 path);
+		break;
+	default:
+		snprintf(err, errlen,
+			 "mpsd: group key file %s does not hold base64 keys of %d bytes, one per "
+			 "line (make one with 'mpsd keygen')",
+			 path, MPS_GROUP_KEY_BYTES);
+		break;
+	}
 out:
 	if (rc != 0)
-		sodium_memzero(key, MPS_GROUP_KEY_BYTES);
+		sodium_memzero(keys, 2 * MPS_GROUP_KEY_BYTES);
 	sodium_memzero(buf, sizeof(buf));
 	close(fd);
 	return rc;

@@ -52,7 +52,9 @@ struct mps_opts {
 	mps_addr backend;  /* server: family 0 when --serve */
 	const char *group_key_file;
 	bool has_group_key;
-	uint8_t group_key[MPS_GROUP_KEY_BYTES];
+	uint8_t group_key[MPS_GROUP_KEY_BYTES];      /* the file's first key: current */
+	bool has_group_key_prev;
+	uint8_t group_key_prev[MPS_GROUP_KEY_BYTES]; /* its second, if any: previous */
 	mps_addr announce[MPS_OPTS_MAX_ADDRS];
 	size_t nannounce;
 	const char *ctl; /* NULL: mps_ctl_default_path() */
@@ -87,15 +89,30 @@ int mps_opts_parse(struct mps_opts *o, int argc, char **argv, char *err, size_t 
 
 /*
  * mps_opts_load_group_key reads a group key file: the mode must give no
- * read permission to group or others, the content must be base64 (with
- * optional blanks/newlines) of exactly MPS_GROUP_KEY_BYTES bytes.
+ * read permission to group or others, the content is what
+ * mps_opts_parse_group_keys takes.  keys[0] gets the current key, keys[1]
+ * the previous one when the file holds two (*nkeys says how many).
  *
  * Returns 0, or MPS_EXIT_RUNTIME with err filled ("mpsd: group key file X
  * is readable by others (mode 0644); chmod 600 it", ...).  The buffer is
- * wiped on every path.
+ * wiped on every path, and keys on failure.
  */
-int mps_opts_load_group_key(const char *path, uint8_t key[MPS_GROUP_KEY_BYTES], char *err,
-			    size_t errlen);
+int mps_opts_load_group_key(const char *path, uint8_t keys[2][MPS_GROUP_KEY_BYTES], size_t *nkeys,
+			    char *err, size_t errlen);
+
+/*
+ * mps_opts_parse_group_keys reads the text of a group key file: one key per
+ * line, base64 of MPS_GROUP_KEY_BYTES bytes (what mpsd keygen prints);
+ * blanks around a key, blank lines and lines starting with '#' are
+ * ignored.  One key (the current one) or two (the current one, then the
+ * previous one, while a rotation is under way: doc/protocol.md "Group key
+ * rotation").  No I/O.
+ *
+ * Returns 0 with *nkeys set, MPS_ERR_MALFORMED (a line that is not a key),
+ * MPS_ERR_INVAL (no key, or more than two).  keys are wiped on failure.
+ */
+int mps_opts_parse_group_keys(const char *text, size_t len, uint8_t keys[2][MPS_GROUP_KEY_BYTES],
+			      size_t *nkeys);
 
 /* The usage text for --help. */
 const char *mps_opts_usage(void);

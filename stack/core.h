@@ -425,6 +425,8 @@ struct mps_stack {
 	uint32_t ts_offset;
 	uint8_t group_key[MPS_GROUP_KEY_LEN];
 	bool has_group_key;
+	uint8_t group_key_prev[MPS_GROUP_KEY_LEN]; /* the key before it (rotation) */
+	bool has_group_key_prev;
 	uint8_t *obuf;          /* scratch for building output packets */
 	size_t obuf_cap;
 	bool reap_needed;       /* something closed: free it at the end of the call */

@@ -1245,14 +1245,22 @@ bool gs_listen_syn(mps_stack *s, const mps_pkt *p, const mps_opts *o, uint64_t n
 	mps_gmsg g;
 	mps_conn *c;
 	mps_sf *sf;
-	uint64_t key_s = 0;
+	uint64_t key_s = 0, key_prev = 0;
+	bool ok_cur, ok_prev;
 	mps_addr local = p->dst, remote = p->src;
 
 	if (mps_gmsg_parse(&g, o) != 0 || g.type != MPS_GMSG_JOIN)
 		return false;
 	/* DESIGN.md §3: derive Key-S from N and check the token before any
 	 * state exists; a join that fails is refused and counted. */
-	if (!s->has_group_key || !mps_group_check_join(s->group_key, g.n, g.token, &key_s)) {
+	/* Both keys are always tried (the same work whatever the JOIN): the
+	 * current one, and the previous one while a rotation is under way. */
+	ok_cur = s->has_group_key && mps_group_check_join(s->group_key, g.n, g.token, &key_s);
+	ok_prev = s->has_group_key_prev && mps_group_check_join(s->group_key_prev, g.n, g.token, &key_prev);
+	if (!ok_cur && ok_prev)
+		key_s = key_prev;
+	mps_memzero(&key_prev, sizeof(key_prev));
+	if (!ok_cur && !ok_prev) {
 		s->st.group_joins_refused++;
 		s->st.joins_refused++;
 		stack_send_rst_for(s, p);

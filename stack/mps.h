@@ -85,6 +85,11 @@ typedef struct mps_config {
 	 * shares with its replicas, or NULL.  Copied; the stack wipes its copy
 	 * when freed. */
 	const uint8_t *group_key;
+	/* The group key before the current one, or NULL: joins for
+	 * connections accepted under it are still checked and answered (key
+	 * rotation, doc/protocol.md); new connections use group_key.  Copied
+	 * and wiped like it. */
+	const uint8_t *group_key_prev;
 	/* Offloads of the device behind the output callback (virtio-net header
 	 * on a TUN, doc/performance.md).  gso_max > 0: data segments may be
 	 * TCP super-segments of up to gso_max payload bytes, meta->gso_size
@@ -149,6 +154,13 @@ int mps_stack_add_addr(mps_stack *s, const mps_addr *a);
  * that server-side connections announce to MPTCP peers with ADD_ADDR.
  * Returns 0, MPS_ERR_NOMEM (list full) or MPS_ERR_INVAL. */
 int mps_stack_add_announce(mps_stack *s, const mps_addr *a);
+
+/* mps_stack_set_group_keys replaces the group keys (mps_config.group_key
+ * and group_key_prev; both NULL: no group service from now on): new
+ * connections use key, joins are checked against both.  Connections already
+ * accepted keep their own MPTCP keys.  The old keys are wiped.  Returns 0,
+ * or MPS_ERR_INVAL (prev without key). */
+int mps_stack_set_group_keys(mps_stack *s, const uint8_t *key, const uint8_t *prev);
 
 /* mps_stack_input hands one IP packet to the stack.  Returns 0 when the
  * packet was used, or the reason it was dropped (MPS_ERR_MALFORMED,

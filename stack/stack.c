@@ -236,6 +236,21 @@ int mps_stack_add_addr(mps_stack *s, const mps_addr *a)
 	return (int)s->naddrs++;
 }
 
+int mps_stack_set_group_keys(mps_stack *s, const uint8_t *key, const uint8_t *prev)
+{
+	if (key == NULL && prev != NULL)
+		return MPS_ERR_INVAL;
+	mps_memzero(s->group_key, sizeof(s->group_key));
+	mps_memzero(s->group_key_prev, sizeof(s->group_key_prev));
+	s->has_group_key = key != NULL;
+	s->has_group_key_prev = prev != NULL;
+	if (key != NULL)
+		memcpy(s->group_key, key, MPS_GROUP_KEY_LEN);
+	if (prev != NULL)
+		memcpy(s->group_key_prev, prev, MPS_GROUP_KEY_LEN);
+	return 0;
+}
+
 int mps_stack_add_announce(mps_stack *s, const mps_addr *a)
 {
 	if (a->family != MPS_AF_INET && a->family != MPS_AF_INET6)
@@ -328,11 +343,9 @@ int mps_stack_new(mps_stack **out, const mps_config *cfg)
 		free(s);
 		return MPS_ERR_NOMEM;
 	}
-	if (cfg->group_key != NULL) {
-		memcpy(s->group_key, cfg->group_key, MPS_GROUP_KEY_LEN);
-		s->has_group_key = true;
-	}
-	s->cfg.group_key = NULL; /* never keep the caller's pointer */
+	mps_stack_set_group_keys(s, cfg->group_key, cfg->group_key != NULL ? cfg->group_key_prev : NULL);
+	s->cfg.group_key = NULL; /* never keep the caller's pointers */
+	s->cfg.group_key_prev = NULL;
 	s->cc = mps_cc_find(cfg->cc != NULL ? cfg->cc : "cubic");
 	s->cc_coupled = mps_cc_find(cfg->cc_coupled != NULL ? cfg->cc_coupled : "lia");
 	s->cfg.cc = s->cfg.cc_coupled = NULL;
@@ -349,6 +362,7 @@ void mps_stack_free(mps_stack *s)
 	while (s->conns != NULL)
 		conn_free(s->conns);
 	mps_memzero(s->group_key, sizeof(s->group_key));
+	mps_memzero(s->group_key_prev, sizeof(s->group_key_prev));
 	mps_memzero(s->rnd_pool, sizeof(s->rnd_pool));
 	free(s->obuf);
 	free(s->sf_hash);

@@ -40,6 +40,11 @@
 #           diverge   srv2 serves a DIFFERENT file at the same path: the client drops srv2
 #                     (state "dropped", its "replicas dropped" counter rises) and the stream is
 #                     byte-exact srv1's file.
+#   rotate  the group key rotated from A to B as doc/protocol.md says, one member at a time with
+#           SIGHUP, a ROTATE_MB file fetched at each step at ROTATE_RATE: (1) srv2 holds B then
+#           A, srv1 A: srv2 answers the join under its previous key; (2) srv1 too: accepted and
+#           joined under B; (3) both B only.  Every fetch byte-exact with both servers carrying
+#           >= 10 %, no group join refused, the daemons never restarted.
 #   three   topo_three_servers, srv1 announces srv2 and srv3, FILE_MB MiB with THREE_RATE
 #           (default 50mbit; THREE_RATE= for none) on each server link: each server carried
 #           > 15 %.  Unlimited veths finish 20 MiB in ~0.3 s, most of it before the joined
@@ -54,7 +59,9 @@
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-CASES=${CASES:-share rate kill ffmpeg refuse three}
+CASES=${CASES:-share rate kill ffmpeg refuse three rotate}
+ROTATE_MB=${ROTATE_MB:-4}
+ROTATE_RATE=${ROTATE_RATE:-50mbit}
 RATE_PAIRS=${RATE_PAIRS:-10mbit:10mbit 50mbit:10mbit}
 RATE_SECS=${RATE_SECS:-12}
 STEADY_FROM=${STEADY_FROM:-2}
@@ -535,9 +542,70 @@ case_three() {
 		"shares srv1/srv2/srv3 $SHARES, longest gap $(json_get "$J" gap_ms) ms"
 }
 
+# ---------------------------------------------------------------------------------------------
+# rotate: the group key rotated one member at a time with SIGHUP, nobody dropped
+
+# rotate_fetch WHAT: a ROTATE_MB file through the group (each server must carry some of it:
+# joined, not refused).
+rotate_fetch() {
+	# the previous connection gone from the client's status first: the samples must show
+	# only this one
+	wait_until 15 _rotate_no_conn || fail "$1: the previous connection is still listed"
+	start_samples "$1"
+	fetch "$1" "$PLAYER_BASE/rot" "$WORK/www/rot"
+	stop_samples
+	shares "$1" 100
+}
+
+_rotate_no_conn() { mpsctl_status "$CLI_CTL" 2>/dev/null | grep -q '^0 connections$'; }
+
+# rotate_keys I FILE...: member I's key file becomes the keys of FILEs (one per line, the
+# current first); SIGHUP makes it read them.
+rotate_keys() {
+	local i=$1 f
+	shift
+	for f in "$@"; do cat "$f"; done >"$WORK/srv$i.key"
+	kill -HUP "${GROUP_PID[i]}"
+	wait_until 5 grep -q "group key file $WORK/srv$i.key read again: $# key" \
+		"$WORK/mpsd-srv$i.log" || fail "rotate: srv$i did not read its key file again"
+}
+
+case_rotate() {
+	local r1 r2 a2
+	echo "== rotate: key A -> B, one member at a time (SIGHUP), a connection at each step"
+	fresh_topo rotate
+	[ -f "$WORK/www/rot" ] || make_file "$WORK/www/rot" "$ROTATE_MB"
+	group_key "$WORK/key-b"
+	(umask 077 && cp "$WORK/group.key" "$WORK/srv1.key" && cp "$WORK/group.key" "$WORK/srv2.key")
+	group_server 1 "$WORK/www" "$WORK/srv1.key" --announce "$(url_host "$SRV2_STACK"):$PORT"
+	group_server 2 "$WORK/www" "$WORK/srv2.key"
+	group_client
+	rate_on "$NS_SRV1" s1 "$ROTATE_RATE"
+	rate_on "$NS_SRV2" s2 "$ROTATE_RATE"
+	# 1: srv2 has B then A, srv1 only A: the connection is accepted under A (srv1), and
+	#    srv2 answers its join with the previous key
+	rotate_keys 2 "$WORK/key-b" "$WORK/group.key"
+	rotate_fetch rotate-1
+	# 2: srv1 too: accepted under B, joined under B
+	rotate_keys 1 "$WORK/key-b" "$WORK/group.key"
+	rotate_fetch rotate-2
+	# 3: both drop A: B alone
+	rotate_keys 1 "$WORK/key-b"
+	rotate_keys 2 "$WORK/key-b"
+	rotate_fetch rotate-3
+	r1=$(group_status_counter "${GROUP_CTL[1]}" group_joins_refused)
+	r2=$(group_status_counter "${GROUP_CTL[2]}" group_joins_refused)
+	a2=$(group_status_counter "${GROUP_CTL[2]}" group_joins_accepted)
+	[ "$r1" = 0 ] && [ "$r2" = 0 ] || fail "rotate: group joins refused: srv1 $r1, srv2 $r2"
+	[ "$a2" -ge 3 ] || fail "rotate: srv2 accepted $a2 group joins for 3 connections"
+	check_alive 1 2
+	note "rotate: 3 connections byte-exact through A, A+B and B, each server carrying" \
+		"its share (srv2 joins accepted $a2, refused 0)"
+}
+
 for c in $CASES; do
 	case $c in
-	share | rate | kill | ffmpeg | refuse | three) "case_$c" ;;
+	share | rate | kill | ffmpeg | refuse | three | rotate) "case_$c" ;;
 	kill1 | down1 | kill2) kill_one "$c" ;;
 	wrongkey | diverge) "refuse_$c" ;;
 	*) fail "unknown case $c" ;;

@@ -43,7 +43,7 @@ static void gx_key(uint8_t gk[MPS_GROUP_KEY_LEN], uint8_t seed)
 /* A server fixture (fx_init_server) whose stack has the group key gk (NULL:
  * none): the stack is made again from the same configuration plus the key,
  * owns 10.88.1.1 and listens on :8080. */
-static void gx_init_server(fx *f, fx_opts o, const uint8_t *gk)
+static void gx_init_server_rot(fx *f, fx_opts o, const uint8_t *gk, const uint8_t *prev)
 {
 	mps_config cfg;
 	mps_addr a;
@@ -53,12 +53,19 @@ static void gx_init_server(fx *f, fx_opts o, const uint8_t *gk)
 		return;
 	cfg = f->s->cfg;
 	cfg.group_key = gk;
+	cfg.group_key_prev = prev;
 	mps_stack_free(f->s);
 	CU_ASSERT_FATAL(mps_stack_new(&f->s, &cfg) == 0);
 	CU_ASSERT_FATAL(mps_addr_parse(&a, "10.88.1.1") == 0);
 	CU_ASSERT_FATAL(mps_stack_add_addr(f->s, &a) >= 0);
 	CU_ASSERT_FATAL(mps_addr_parse(&a, "10.88.1.1:8080") == 0);
 	CU_ASSERT_FATAL(mps_listen(f->s, &a) == 0);
+}
+
+/* A server of the group of gk (no previous key). */
+static void gx_init_server(fx *f, fx_opts o, const uint8_t *gk)
+{
+	gx_init_server_rot(f, o, gk, NULL);
 }
 
 /* The group message of a captured packet, if it has one that parses. */
@@ -471,6 +478,43 @@ static void test_gconn_join_with_key_of_another_group_is_refused_without_state(v
 	CU_ASSERT_EQUAL(fx_count(&f, &f.sf[0], MPS_TH_RST, MPS_TH_RST), 1);
 	CU_ASSERT_EQUAL(fx_stats(&f).group_joins_refused, 1);
 	CU_ASSERT_PTR_NULL(mps_stack_conn_first(f.s));
+	fx_free(&f);
+}
+
+/* Key rotation (doc/protocol.md "Group key rotation"): a server holding the
+ * new key and the previous one answers joins for connections accepted under
+ * either, and accepts new connections under the new one only. */
+static void test_gconn_join_under_the_previous_key_is_accepted_while_rotating(void)
+{
+	uint8_t gk[MPS_GROUP_KEY_LEN], prev[MPS_GROUP_KEY_LEN], old[MPS_GROUP_KEY_LEN];
+	uint64_t key_s;
+	fx f;
+
+	gx_key(gk, 13);
+	gx_key(prev, 14);
+	gx_key(old, 15);
+	/* a join for a connection accepted under the previous key */
+	key_s = mps_group_server_key(prev, GX_N);
+	gx_init_server_rot(&f, (fx_opts){.mptcp = true}, gk, prev);
+	CU_ASSERT_FATAL(gx_join_syn(&f, &f.sf[0], mps_key_token(key_s), GX_N) != NULL);
+	fx_advance(&f, 10 * FX_MS);
+	CU_ASSERT_EQUAL(gx_join_ack(&f, &f.sf[0], key_s, true), 0);
+	CU_ASSERT_FATAL(f.conn != NULL);
+	CU_ASSERT_EQUAL(fx_stats(&f).group_joins_accepted, 1);
+	fx_free(&f);
+	/* one under a key older than that: refused, no state */
+	gx_init_server_rot(&f, (fx_opts){.mptcp = true}, gk, prev);
+	CU_ASSERT_PTR_NULL(
+	    gx_join_syn(&f, &f.sf[0], mps_key_token(mps_group_server_key(old, GX_N)), GX_N));
+	CU_ASSERT_EQUAL(fx_stats(&f).group_joins_refused, 1);
+	CU_ASSERT_PTR_NULL(mps_stack_conn_first(f.s));
+	fx_free(&f);
+	/* a new connection: its key comes from the current group key */
+	gx_init_server_rot(&f, (fx_opts){.mptcp = true}, gk, prev);
+	fx_force_key(&f, GX_RANDOM_KEY);
+	fx_force_key(&f, GX_N);
+	CU_ASSERT_FATAL(gx_syn(&f, &f.sf[0], true) != NULL);
+	CU_ASSERT_EQUAL(f.stack_key, mps_group_server_key(gk, GX_N));
 	fx_free(&f);
 }
 
@@ -889,6 +933,8 @@ static CU_TestInfo tests_gconn[] = {
      test_gconn_join_with_token_not_matching_n_is_refused_without_state},
     {"test_gconn_join_with_key_of_another_group_is_refused_without_state",
      test_gconn_join_with_key_of_another_group_is_refused_without_state},
+    {"test_gconn_join_under_the_previous_key_is_accepted_while_rotating",
+     test_gconn_join_under_the_previous_key_is_accepted_while_rotating},
     {"test_gconn_join_to_stack_without_group_key_is_refused",
      test_gconn_join_to_stack_without_group_key_is_refused},
     {"test_gconn_join_synack_carries_hmac_of_derived_key",

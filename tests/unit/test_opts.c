@@ -230,7 +230,32 @@ static void test_opts_group_key_is_loaded(void)
 	for (i = 0; i < MPS_GROUP_KEY_BYTES; i++)
 		ok &= o.group_key[i] == i;
 	CU_ASSERT_TRUE(ok);
+	CU_ASSERT_FALSE(o.has_group_key_prev);
 	CU_ASSERT_STRING_EQUAL(o.group_key_file, path);
+	unlink(path);
+}
+
+static void test_opts_group_key_file_with_the_previous_key_for_rotation(void)
+{
+	struct mps_opts o;
+	char err[MPS_OPTS_ERRLEN], path[64], line[256];
+	size_t i;
+	bool ok = true;
+
+	/* current: bytes 0..31; previous: bytes 32..63; comments and blanks */
+	opts_keyfile(path,
+		     "# rotated 2026-12-04\n"
+		     "  AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=  \r\n"
+		     "\n"
+		     "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=\n",
+		     0600);
+	snprintf(line, sizeof(line), SERVER_OK " --group-key %s", path);
+	CU_ASSERT_EQUAL(opts_run(&o, err, line), MPS_EXIT_OK);
+	CU_ASSERT_TRUE(o.has_group_key);
+	CU_ASSERT_TRUE(o.has_group_key_prev);
+	for (i = 0; i < MPS_GROUP_KEY_BYTES; i++)
+		ok &= o.group_key[i] == i && o.group_key_prev[i] == 32 + i;
+	CU_ASSERT_TRUE(ok);
 	unlink(path);
 }
 
@@ -268,9 +293,20 @@ static void test_opts_group_key_with_bad_content_is_refused(void)
 		opts_keyfile(path, bad[i], 0600);
 		snprintf(line, sizeof(line), SERVER_OK " --group-key %s", path);
 		CU_ASSERT_EQUAL(opts_run(&o, err, line), MPS_EXIT_RUNTIME);
-		CU_ASSERT_PTR_NOT_NULL(strstr(err, "does not hold a base64 key of 32 bytes"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, i == 0 ? "must hold one key, or two while rotating"
+							  : "does not hold base64 keys of 32 bytes"));
 		unlink(path);
 	}
+	/* three keys: one too many */
+	opts_keyfile(path,
+		     "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
+		     "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
+		     "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n",
+		     0600);
+	snprintf(line, sizeof(line), SERVER_OK " --group-key %s", path);
+	CU_ASSERT_EQUAL(opts_run(&o, err, line), MPS_EXIT_RUNTIME);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "must hold one key, or two while rotating"));
+	unlink(path);
 	CU_ASSERT_EQUAL(opts_run(&o, err, SERVER_OK " --group-key /nonexistent/key"),
 			MPS_EXIT_RUNTIME);
 	CU_ASSERT_STRING_EQUAL(err, "mpsd: cannot open group key file /nonexistent/key: "
@@ -284,6 +320,8 @@ static CU_TestInfo tests_opts[] = {
     {"cc_names", test_opts_cc_names},
     {"usage_errors_are_one_line_exit_2", test_opts_usage_errors_are_one_line_exit_2},
     {"group_key_is_loaded", test_opts_group_key_is_loaded},
+    {"group_key_file_with_the_previous_key_for_rotation",
+     test_opts_group_key_file_with_the_previous_key_for_rotation},
     {"group_key_readable_by_others_is_refused", test_opts_group_key_readable_by_others_is_refused},
     {"group_key_with_bad_content_is_refused", test_opts_group_key_with_bad_content_is_refused},
     CU_TEST_INFO_NULL,
