@@ -392,7 +392,7 @@ static int opts_one(struct mps_opts *o, int id, const char *arg, char *err, size
 	return rc;
 }
 
-int mps_opts_parse(struct mps_opts *o, int argc, char **argv, char *err, size_t errlen)
+static int opts_parse(struct mps_opts *o, int argc, char **argv, char *err, size_t errlen)
 {
 	const char *cmd;
 	int c, rc, mask, idx;
@@ -474,6 +474,24 @@ int mps_opts_parse(struct mps_opts *o, int argc, char **argv, char *err, size_t 
 	return MPS_EXIT_OK;
 }
 
+/* A message that quotes what the user typed stays one line: control
+ * characters (a newline in an argument or a file name) become '?'. */
+static void opts_oneline(char *err)
+{
+	for (; *err != '\0'; err++)
+		if ((unsigned char)*err < 0x20 || *err == 0x7f)
+			*err = '?';
+}
+
+int mps_opts_parse(struct mps_opts *o, int argc, char **argv, char *err, size_t errlen)
+{
+	int rc = opts_parse(o, argc, argv, err, errlen);
+
+	if (rc != MPS_EXIT_OK)
+		opts_oneline(err);
+	return rc;
+}
+
 int mps_opts_parse_group_keys(const char *text, size_t len, uint8_t keys[2][MPS_GROUP_KEY_BYTES],
 			      size_t *nkeys)
 {
@@ -525,6 +543,7 @@ int mps_opts_load_group_key(const char *path, uint8_t keys[2][MPS_GROUP_KEY_BYTE
 	if (fd < 0) {
 		snprintf(err, errlen, "mpsd: cannot open group key file %s: %s", path,
 			 strerror(errno));
+		opts_oneline(err);
 		return MPS_EXIT_RUNTIME;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -565,8 +584,10 @@ int mps_opts_load_group_key(const char *path, uint8_t keys[2][MPS_GROUP_KEY_BYTE
 		break;
 	}
 out:
-	if (rc != 0)
+	if (rc != 0) {
 		sodium_memzero(keys, 2 * MPS_GROUP_KEY_BYTES);
+		opts_oneline(err);
+	}
 	sodium_memzero(buf, sizeof(buf));
 	close(fd);
 	return rc;

@@ -2,7 +2,7 @@
 #
 # contrib/install-deps.sh - install the Debian packages mpstream needs.
 #
-#   sudo contrib/install-deps.sh [build] [test] [bench]     (default: all three)
+#   sudo contrib/install-deps.sh [build] [test] [bench] [fuzz]     (default: all four)
 #
 #   build  gcc make autoconf automake libtool pkg-config libsodium-dev libcunit1-dev
 #   test   iproute2 nftables tshark mptcpize iperf3 curl socat python3 procps ffmpeg
@@ -10,6 +10,7 @@
 #          (tests/netns, the demo; nstat and ss come with iproute2, tc too; the real players
 #          and origin server of test_players.sh and test_short.sh)
 #   bench  gnuplot-nox
+#   fuzz   clang libclang-rt-dev (libFuzzer: ./configure CC=clang --enable-fuzz)
 #
 # Idempotent and quiet: it prints nothing and does not touch apt when every package is
 # already installed; otherwise it runs "apt-get update" once, then installs only what is
@@ -18,7 +19,7 @@
 
 set -eu
 
-[ $# -gt 0 ] || set -- build test bench
+[ $# -gt 0 ] || set -- build test bench fuzz
 pkgs=
 for group in "$@"; do
 	case $group in
@@ -26,8 +27,9 @@ for group in "$@"; do
 	test) pkgs="$pkgs iproute2 nftables tshark mptcpize iperf3 curl socat python3 procps ffmpeg
 		nginx-light vlc-bin vlc-plugin-base mpv" ;;
 	bench) pkgs="$pkgs gnuplot-nox" ;;
+	fuzz) pkgs="$pkgs clang libclang-rt-dev" ;;
 	*)
-		echo "usage: $0 [build] [test] [bench]" >&2
+		echo "usage: $0 [build] [test] [bench] [fuzz]" >&2
 		exit 2
 		;;
 	esac

@@ -12,6 +12,8 @@
 #   2. autoreconf, configure --enable-werror, make, make check   (unit + sim)
 #   3. the same under --enable-asan (ASan + UBSan)
 #   4. make distcheck
+#   4b. fuzzing: every libFuzzer target of tests/fuzz (CC=clang --enable-fuzz) on its
+#       regression inputs, then FUZZ_SECS (15) seconds each from its seed corpus
 #   5. tests/netns/run.sh                integration against the kernel's MPTCP
 #   6. tests/bench/run.sh                the benchmark table, report-only (a missed target
 #                                        or a failed benchmark does not fail the run, it is
@@ -31,7 +33,7 @@ stage() { printf '\n=== %s ===\n' "$*"; }
 
 stage "dependencies"
 if [ "$(id -u)" = 0 ]; then
-	"$src/contrib/install-deps.sh" build test bench
+	"$src/contrib/install-deps.sh" build test bench fuzz
 else
 	"$src/contrib/install-deps.sh" build || true
 fi
@@ -74,6 +76,17 @@ stage "make distcheck"
 	exit 1
 }
 echo "distcheck: ok"
+
+stage "fuzzing (libFuzzer, ${FUZZ_SECS:-15} s per target)"
+if command -v clang >/dev/null 2>&1; then
+	mkdir -p "$BUILD_ROOT/fuzz"
+	(cd "$BUILD_ROOT/fuzz" && "$src/configure" -q CC=clang --enable-fuzz && make -j"$jobs" >/dev/null) ||
+		{ echo "the fuzz targets do not build"; exit 1; }
+	(cd "$BUILD_ROOT/fuzz" && make fuzz-run FUZZ_SECS="${FUZZ_SECS:-15}" FUZZ_OUT="$BUILD_ROOT/fuzz-out") ||
+		{ echo "a fuzz target crashed (inputs in $BUILD_ROOT/fuzz-out)"; exit 1; }
+else
+	echo "skipped: no clang (contrib/install-deps.sh fuzz)"
+fi
 
 stage "integration tests against the Linux kernel (network namespaces)"
 if [ "$(id -u)" != 0 ]; then

@@ -313,7 +313,20 @@ static void test_opts_group_key_with_bad_content_is_refused(void)
 				    "No such file or directory");
 }
 
+/* Found by fuzz_opts: an argument with a newline made a two-line message. */
+static void test_opts_error_quoting_a_newline_stays_one_line(void)
+{
+	char *argv[] = {(char *)"mpsd", (char *)"server", (char *)"--mtu", (char *)"1\n2", NULL};
+	char err[MPS_OPTS_ERRLEN];
+	struct mps_opts o;
+
+	CU_ASSERT_EQUAL(mps_opts_parse(&o, 4, argv, err, sizeof(err)), MPS_EXIT_USAGE);
+	CU_ASSERT_STRING_EQUAL(err, "mpsd: bad --mtu '1?2' (want 576..65535)");
+	CU_ASSERT_PTR_NULL(strchr(err, '\n'));
+}
+
 static CU_TestInfo tests_opts[] = {
+    {"error_quoting_a_newline_stays_one_line", test_opts_error_quoting_a_newline_stays_one_line},
     {"server_line_fills_struct", test_opts_server_line_fills_struct},
     {"client_line_fills_struct", test_opts_client_line_fills_struct},
     {"keygen_help_and_version", test_opts_keygen_help_and_version},
